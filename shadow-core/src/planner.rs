@@ -1,0 +1,339 @@
+//! The pure scaling planner: demand curve + current allocation + policy → idempotent provisioning requests.
+//!
+//! This is the threshold rule of the seed design. For every step of the forecast it computes the replicas that
+//! the policy's demand quantile needs at the target utilisation, takes the largest over resource kinds, and
+//! clamps to `[min_replicas, max_replicas]`. It then walks the horizon:
+//!
+//! - **scale out** when the missing capacity exceeds the resource's threshold (a share of the current capacity).
+//!   The target is the largest need over the next lead time, and the request is issued one lead time before the
+//!   step that needs it, so capacity is ready when the load arrives;
+//! - **scale in** only when the need stays below the capacity by more than the threshold for the whole
+//!   stabilisation window, and then only to the largest need in that window.
+//!
+//! The planner is deterministic: the same inputs give the same plan, with no clock and no randomness.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{Error, Result},
+    forecast::DemandCurve,
+    ids::{Environment, ResourceKind},
+    quantity::Replicas,
+    scaling::{Allocation, ProvisioningRequest, ScalingPolicy},
+    series::to_delta,
+};
+
+/// What one step of the horizon needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// The step's timestamp.
+    pub at: DateTime<Utc>,
+    /// The planned demand quantile per resource kind.
+    pub demand: BTreeMap<ResourceKind, f64>,
+    /// The replicas needed, clamped to the policy's bounds.
+    pub required: Replicas,
+    /// The resource kind that needed the most replicas.
+    pub binding: ResourceKind,
+}
+
+/// The planner's output for one service and environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Live or shadow.
+    pub environment: Environment,
+    /// What every step of the horizon needs.
+    pub steps: Vec<PlanStep>,
+    /// The requests to issue, in order of `issue_at`. Empty when nothing needs to change.
+    pub requests: Vec<ProvisioningRequest>,
+}
+
+impl Plan {
+    /// The capacity in effect at each step if every request is applied at its deadline.
+    #[must_use]
+    pub fn capacity_path(&self, current: Replicas) -> Vec<Replicas> {
+        let mut cap = current;
+        let mut next = self.requests.iter().peekable();
+        self.steps
+            .iter()
+            .map(|s| {
+                while let Some(r) = next.next_if(|r| r.deadline <= s.at) {
+                    cap = r.target;
+                }
+                cap
+            })
+            .collect()
+    }
+
+    /// The largest need over the horizon.
+    #[must_use]
+    pub fn peak(&self) -> Option<&PlanStep> {
+        self.steps.iter().max_by_key(|s| s.required)
+    }
+}
+
+/// Plans the capacity of `current.environment` for the demand in `curve`.
+///
+/// # Errors
+/// - [`Error::Config`] when the policy is invalid.
+/// - [`Error::InvalidInput`] when the curve has no forecast for any resource kind of the policy, or the forecasts
+///   of different kinds have different grids.
+pub fn plan(curve: &DemandCurve, current: &Allocation, policy: &ScalingPolicy) -> Result<Plan> {
+    policy.validate("policy")?;
+    let kinds: Vec<_> = policy
+        .capacity
+        .iter()
+        .filter_map(|(kind, cap)| curve.resources.get(kind).map(|f| (kind, cap, f)))
+        .collect();
+    let Some((_, _, first)) = kinds.first() else {
+        return Err(Error::invalid(
+            "demand curve",
+            format!(
+                "no forecast for any resource kind of the policy ({})",
+                policy
+                    .capacity
+                    .keys()
+                    .map(ResourceKind::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let (start, step, horizon) = (first.start(), first.step(), first.horizon());
+    if let Some((kind, _, _)) = kinds
+        .iter()
+        .find(|(_, _, f)| f.start() != start || f.step() != step || f.horizon() != horizon)
+    {
+        return Err(Error::invalid(
+            "demand curve",
+            format!("the forecast of `{kind}` is on a different grid"),
+        ));
+    }
+
+    let level = policy.quantile.get();
+    let paths: Vec<_> = kinds
+        .iter()
+        .map(|(kind, cap, f)| (*kind, *cap, f.nearest_quantile(level)))
+        .collect();
+    let steps: Vec<PlanStep> = (0..horizon)
+        .map(|h| {
+            let mut demand = BTreeMap::new();
+            let mut best = (0u32, paths[0].0);
+            for (kind, cap, path) in &paths {
+                let d = path[h].max(0.0);
+                demand.insert((*kind).clone(), d);
+                let need = (d / cap.usable_per_instance()).ceil().min(f64::from(u32::MAX)) as u32;
+                if need > best.0 {
+                    best = (need, *kind);
+                }
+            }
+            PlanStep {
+                at: first.time_at(h),
+                demand,
+                required: policy.clamp(best.0),
+                binding: best.1.clone(),
+            }
+        })
+        .collect();
+
+    let threshold = paths
+        .iter()
+        .map(|(_, cap, _)| cap.threshold)
+        .fold(f64::INFINITY, f64::min);
+    let step_ms = step.as_millis().max(1);
+    let lead_steps = policy.lead_time.as_millis().div_ceil(step_ms) as usize;
+    let stab_steps = (policy.scale_in_stabilisation.as_millis().div_ceil(step_ms) as usize).max(1);
+    let lead = to_delta(policy.lead_time)?;
+
+    let mut requests = Vec::new();
+    let mut cap = current.desired.0;
+    let mut h = 0;
+    while h < steps.len() {
+        let need = steps[h].required.0;
+        let missing = f64::from(need.saturating_sub(cap));
+        if need > cap && missing > threshold * f64::from(cap) {
+            let end = (h + lead_steps.max(1)).min(steps.len());
+            let target = steps[h..end].iter().map(|s| s.required.0).max().unwrap_or(need);
+            requests.push(request(current, &steps[h], target, cap, lead, "scale out"));
+            cap = target;
+            h = end;
+            continue;
+        }
+        let window_end = h + stab_steps;
+        if need < cap && window_end <= steps.len() {
+            let window_max = steps[h..window_end]
+                .iter()
+                .map(|s| s.required.0)
+                .max()
+                .unwrap_or(need);
+            let surplus = f64::from(cap - window_max.min(cap));
+            if window_max < cap && surplus > threshold * f64::from(cap) {
+                requests.push(request(current, &steps[h], window_max, cap, lead, "scale in"));
+                cap = window_max;
+            }
+        }
+        h += 1;
+    }
+    Ok(Plan {
+        environment: current.environment,
+        steps,
+        requests,
+    })
+}
+
+fn request(
+    current: &Allocation,
+    step: &PlanStep,
+    target: u32,
+    from: u32,
+    lead: chrono::TimeDelta,
+    verb: &str,
+) -> ProvisioningRequest {
+    let demand = step.demand.get(&step.binding).copied().unwrap_or(0.0);
+    ProvisioningRequest {
+        service: current.service.clone(),
+        environment: current.environment,
+        target: Replicas(target),
+        issue_at: step.at - lead,
+        deadline: step.at,
+        reason: format!(
+            "{verb} {from} -> {target}: forecast {} demand {demand:.3} at {} needs {} replicas",
+            step.binding, step.at, step.required
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        forecast::Forecast,
+        ids::ServiceId,
+        quantity::Quantile,
+        scaling::{ResourceCapacity, ScalingPolicy},
+    };
+
+    fn t0() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000, 0).unwrap()
+    }
+
+    fn curve(values: &[f64]) -> DemandCurve {
+        let q = Quantile::try_new(0.9).unwrap();
+        let f = Forecast::new(
+            t0(),
+            Duration::from_secs(60),
+            values.to_vec(),
+            vec![q],
+            vec![values.to_vec()],
+        )
+        .unwrap();
+        DemandCurve::new(ServiceId::new("svc").unwrap()).with(ResourceKind::Cpu, f)
+    }
+
+    fn policy() -> ScalingPolicy {
+        let cap = ResourceCapacity {
+            per_instance: 1.0,
+            target_utilisation: 1.0,
+            threshold: 0.1,
+        };
+        let mut p = ScalingPolicy::new(1, 20, ResourceKind::Cpu, cap).unwrap();
+        p.lead_time = Duration::from_secs(120);
+        p.scale_in_stabilisation = Duration::from_secs(180);
+        p
+    }
+
+    fn alloc(n: u32) -> Allocation {
+        Allocation {
+            service: ServiceId::new("svc").unwrap(),
+            environment: Environment::Live,
+            desired: Replicas(n),
+            ready: Replicas(n),
+        }
+    }
+
+    #[test]
+    fn scales_out_one_lead_time_ahead() {
+        // 4 replicas now; demand rises to 8 at step 3.
+        let plan = plan(&curve(&[4.0, 4.0, 4.0, 8.0, 8.0, 8.0, 8.0]), &alloc(4), &policy()).unwrap();
+        assert_eq!(plan.requests.len(), 1);
+        let r = &plan.requests[0];
+        assert_eq!(r.target, Replicas(8));
+        assert_eq!(r.deadline, t0() + chrono::TimeDelta::seconds(180));
+        assert_eq!(r.issue_at, t0() + chrono::TimeDelta::seconds(60));
+        assert!(r.reason.starts_with("scale out 4 -> 8"));
+        assert_eq!(plan.peak().unwrap().required, Replicas(8));
+    }
+
+    #[test]
+    fn ignores_changes_below_the_threshold() {
+        // 10 -> 11 is 10 % missing, not above the 10 % threshold.
+        let plan = plan(&curve(&[11.0; 6]), &alloc(10), &policy()).unwrap();
+        assert!(plan.requests.is_empty());
+    }
+
+    #[test]
+    fn scales_in_only_after_a_stable_window() {
+        // Dips for two steps (shorter than the 3-step window) then stays low.
+        let plan = plan(
+            &curve(&[10.0, 2.0, 2.0, 10.0, 3.0, 3.0, 3.0, 3.0]),
+            &alloc(10),
+            &policy(),
+        )
+        .unwrap();
+        assert_eq!(plan.requests.len(), 1);
+        assert_eq!(plan.requests[0].target, Replicas(3));
+        assert_eq!(plan.requests[0].deadline, t0() + chrono::TimeDelta::seconds(240));
+        let caps = plan.capacity_path(Replicas(10));
+        assert_eq!(caps[3], Replicas(10));
+        assert_eq!(caps[4], Replicas(3));
+    }
+
+    #[test]
+    fn bounds_and_missing_kinds() {
+        let plan = plan(&curve(&[1000.0; 3]), &alloc(5), &policy()).unwrap();
+        assert_eq!(plan.requests[0].target, Replicas(20));
+        let empty = DemandCurve::new(ServiceId::new("svc").unwrap());
+        assert!(
+            super::plan(&empty, &alloc(5), &policy())
+                .unwrap_err()
+                .to_string()
+                .contains("no forecast")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_outside_bounds_and_deterministic(
+            values in proptest::collection::vec(0.0f64..100.0, 1..40),
+            current in 0u32..30,
+        ) {
+            let c = curve(&values);
+            let p = policy();
+            let a = plan(&c, &alloc(current), &p).unwrap();
+            let b = plan(&c, &alloc(current), &p).unwrap();
+            prop_assert_eq!(&a, &b);
+            for s in &a.steps {
+                prop_assert!(s.required >= p.min_replicas && s.required <= p.max_replicas);
+            }
+            for r in &a.requests {
+                prop_assert!(r.target >= p.min_replicas && r.target <= p.max_replicas);
+                prop_assert!(r.issue_at < r.deadline);
+            }
+        }
+
+        #[test]
+        fn no_request_when_demand_matches_capacity(n in 1u32..20, len in 1usize..30) {
+            let plan = plan(&curve(&vec![f64::from(n); len]), &alloc(n), &policy()).unwrap();
+            prop_assert!(plan.requests.is_empty());
+        }
+    }
+}

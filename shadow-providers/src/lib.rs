@@ -1,0 +1,1 @@
+//! Metric sources, provisioners, traffic shifters and registries of Shadow, one feature each.

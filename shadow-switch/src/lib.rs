@@ -1,0 +1,1 @@
+//! The switchover state machine of Shadow.

@@ -1,0 +1,1 @@
+//! Cross-crate integration tests of Shadow; the tests live in `tests/`.
