@@ -1,0 +1,39 @@
+//! Errors of the forecasting models.
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong when fitting or predicting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The series has too few present observations.
+    #[error("not enough data: need {need} observations, got {got}")]
+    NotEnoughData {
+        /// The minimum number of present observations.
+        need: usize,
+        /// The number of present observations.
+        got: usize,
+    },
+
+    /// A model parameter is invalid.
+    #[error("invalid parameter `{name}`: {message}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The regressors at predict time do not match those at fit time.
+    #[error("regressors do not match the fit: {0}")]
+    Regressors(String),
+
+    /// A value that must be finite was not.
+    #[error("non-finite value in {0}")]
+    NonFinite(&'static str),
+
+    /// An error from the core types.
+    #[error(transparent)]
+    Core(#[from] shadow_core::Error),
+}
