@@ -172,7 +172,7 @@ impl ProviderConfig {
             } else {
                 format!("{section}.{path}")
             };
-            Error::config(field, e.into_inner().to_string())
+            Error::config(field, e.into_inner().message().trim().to_string())
         })
     }
 }

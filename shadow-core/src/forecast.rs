@@ -68,7 +68,7 @@ impl Forecast {
             return Err(Error::NonFinite { what: "forecast" });
         }
         let mut pairs: Vec<(Quantile, Vec<f64>)> = levels.into_iter().zip(quantiles).collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.sort_by_key(|a| a.0);
         if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(Error::invalid("forecast", "a quantile level appears twice"));
         }

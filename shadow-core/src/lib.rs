@@ -23,14 +23,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
 pub mod error;
 pub mod forecast;
 pub mod ids;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod memory;
 pub mod planner;
 pub mod quantity;
 pub mod scaling;
 pub mod series;
 pub mod traits;
+
+#[cfg(test)]
+mod mock_tests;
 
 pub use error::{BoxError, Error, ErrorStatus, Result};
 pub use forecast::{DemandCurve, Event, Forecast, Regressors};

@@ -108,7 +108,7 @@ impl<'de> Deserialize<'de> for TrafficWeight {
 macro_rules! open_unit_interval {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
         #[serde(transparent)]
         pub struct $name(f64);
 
@@ -140,6 +140,12 @@ macro_rules! open_unit_interval {
         }
 
         impl Eq for $name {}
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl Ord for $name {
             fn cmp(&self, other: &Self) -> std::cmp::Ordering {
