@@ -29,9 +29,9 @@ pub const MODELS: &[&str] = &["seasonal-naive"];
 /// names.
 pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<dyn Forecaster>> {
     match name {
-        "seasonal-naive" | "snaive" => {
-            Ok(Box::new(SeasonalNaive::new(season.map_or(Season::Auto, Season::Duration))))
-        }
+        "seasonal-naive" | "snaive" => Ok(Box::new(SeasonalNaive::new(
+            season.map_or(Season::Auto, Season::Duration),
+        ))),
         other => Err(shadow_core::Error::config(
             "forecast.model",
             format!("unknown model `{other}`; known: {}", MODELS.join(", ")),
@@ -47,6 +47,9 @@ mod tests {
     fn builds_by_name() {
         assert_eq!(by_name("seasonal-naive", None).unwrap().name(), "seasonal-naive");
         let e = by_name("prophet", None).unwrap_err().to_string();
-        assert_eq!(e, "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive");
+        assert_eq!(
+            e,
+            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive"
+        );
     }
 }

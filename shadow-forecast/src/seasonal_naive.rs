@@ -73,9 +73,10 @@ impl SeasonalNaive {
             (ms % step == 0 && ms >= step).then(|| (ms / step) as usize)
         };
         match self.season {
-            Season::Steps(0) => {
-                Err(Error::InvalidParameter { name: "season", message: "must be at least 1 step".into() })
-            }
+            Season::Steps(0) => Err(Error::InvalidParameter {
+                name: "season",
+                message: "must be at least 1 step".into(),
+            }),
             Season::Steps(m) => Ok(m),
             Season::Duration(d) => per(d).ok_or_else(|| Error::InvalidParameter {
                 name: "season",
@@ -146,7 +147,10 @@ impl Fit for SeasonalNaive {
         let y = series.values();
         let present = y.iter().filter(|v| !v.is_nan()).count();
         if present < 2 {
-            return Err(Error::NotEnoughData { need: 2, got: present });
+            return Err(Error::NotEnoughData {
+                need: 2,
+                got: present,
+            });
         }
         let mut season = self.season_steps(series)?;
         let mut fallback = None;
@@ -173,12 +177,22 @@ impl Fit for SeasonalNaive {
                         d.is_finite().then_some(d / col[t])
                     })
                     .collect();
-                let effect = if diffs.is_empty() { 0.0 } else { diffs.iter().sum::<f64>() / diffs.len() as f64 };
+                let effect = if diffs.is_empty() {
+                    0.0
+                } else {
+                    diffs.iter().sum::<f64>() / diffs.len() as f64
+                };
                 (name.clone(), effect)
             })
             .collect();
         let clean: Vec<f64> = (0..y.len())
-            .map(|t| y[t] - effects.iter().zip(columns).map(|((_, e), c)| e * c[t]).sum::<f64>())
+            .map(|t| {
+                y[t] - effects
+                    .iter()
+                    .zip(columns)
+                    .map(|((_, e), c)| e * c[t])
+                    .sum::<f64>()
+            })
             .collect();
 
         let mut residuals: Vec<f64> = (season..clean.len())
@@ -187,10 +201,21 @@ impl Fit for SeasonalNaive {
             .filter(|d| d.is_finite())
             .collect();
         residuals.sort_by(f64::total_cmp);
-        let median = if residuals.is_empty() { 0.0 } else { empirical_quantile(&residuals, 0.5) };
+        let median = if residuals.is_empty() {
+            0.0
+        } else {
+            empirical_quantile(&residuals, 0.5)
+        };
         residuals.iter_mut().for_each(|r| *r -= median);
 
-        Ok(FittedSeasonalNaive { series: series.clone(), clean, season, residuals, effects, fallback })
+        Ok(FittedSeasonalNaive {
+            series: series.clone(),
+            clean,
+            season,
+            residuals,
+            effects,
+            fallback,
+        })
     }
 }
 
@@ -214,15 +239,26 @@ impl Predict for FittedSeasonalNaive {
                 request.horizon
             )));
         }
-        out.reset(self.series.end(), self.series.step(), request.horizon, request.levels)?;
+        out.reset(
+            self.series.end(),
+            self.series.step(),
+            request.horizon,
+            request.levels,
+        )?;
         let n = self.clean.len();
         let m = self.season;
-        let spread: Vec<f64> = request.levels.iter().map(|q| self.residual_quantile(q.get())).collect();
+        let spread: Vec<f64> = request
+            .levels
+            .iter()
+            .map(|q| self.residual_quantile(q.get()))
+            .collect();
         for h in 0..request.horizon {
             // Smallest k with n + h − k·m < n, then go back further seasons past gaps.
             let mut k = h / m + 1;
             let value = loop {
-                let Some(idx) = (n + h).checked_sub(k * m) else { break f64::NAN };
+                let Some(idx) = (n + h).checked_sub(k * m) else {
+                    break f64::NAN;
+                };
                 let v = self.clean[idx];
                 if !v.is_nan() {
                     break v;
@@ -231,14 +267,23 @@ impl Predict for FittedSeasonalNaive {
             };
             let value = if value.is_nan() {
                 // Only gaps at this seasonal position: use the last present cleaned value.
-                self.clean.iter().rev().copied().find(|v| !v.is_nan()).unwrap_or(0.0)
+                self.clean
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|v| !v.is_nan())
+                    .unwrap_or(0.0)
             } else {
                 value
             };
             let uplift: f64 = if future.is_empty() {
                 0.0
             } else {
-                self.effects.iter().zip(future.columns()).map(|((_, e), c)| e * c[h]).sum()
+                self.effects
+                    .iter()
+                    .zip(future.columns())
+                    .map(|((_, e), c)| e * c[h])
+                    .sum()
             };
             let point = value + uplift;
             out.point_mut()[h] = point;
@@ -276,18 +321,28 @@ mod tests {
     use super::*;
 
     fn hourly(values: Vec<f64>) -> TimeSeries {
-        TimeSeries::new(Utc.timestamp_opt(0, 0).unwrap(), Duration::from_secs(3600), values).unwrap()
+        TimeSeries::new(
+            Utc.timestamp_opt(0, 0).unwrap(),
+            Duration::from_secs(3600),
+            values,
+        )
+        .unwrap()
     }
 
     fn levels() -> Vec<Quantile> {
-        [0.1, 0.5, 0.9].into_iter().map(|q| Quantile::try_new(q).unwrap()).collect()
+        [0.1, 0.5, 0.9]
+            .into_iter()
+            .map(|q| Quantile::try_new(q).unwrap())
+            .collect()
     }
 
     #[test]
     fn repeats_the_season_and_skips_gaps() {
         let mut v: Vec<f64> = (0..72).map(|i| (i % 24) as f64).collect();
         v[70] = f64::NAN; // the last value at hour 22 is missing; the previous day's is used
-        let fitted = SeasonalNaive::new(Season::Steps(24)).fit(&FitInput::new(&hourly(v))).unwrap();
+        let fitted = SeasonalNaive::new(Season::Steps(24))
+            .fit(&FitInput::new(&hourly(v)))
+            .unwrap();
         let f = fitted.predict(&PredictRequest::new(30, &levels())).unwrap();
         assert_eq!(f.point()[0], 0.0);
         assert_eq!(f.point()[22], 22.0);
@@ -305,8 +360,9 @@ mod tests {
 
     #[test]
     fn short_history_falls_back_to_naive_and_says_so() {
-        let fitted =
-            SeasonalNaive::new(Season::Steps(24)).fit(&FitInput::new(&hourly(vec![1.0, 2.0, 3.0]))).unwrap();
+        let fitted = SeasonalNaive::new(Season::Steps(24))
+            .fit(&FitInput::new(&hourly(vec![1.0, 2.0, 3.0])))
+            .unwrap();
         assert_eq!(fitted.season(), 1);
         assert!(fitted.fallback().unwrap().contains("naive"));
         let f = fitted.predict(&PredictRequest::new(2, &[])).unwrap();
@@ -315,7 +371,9 @@ mod tests {
 
     #[test]
     fn rejects_too_little_data_and_bad_seasons() {
-        let e = SeasonalNaive::default().fit(&FitInput::new(&hourly(vec![f64::NAN, 1.0]))).unwrap_err();
+        let e = SeasonalNaive::default()
+            .fit(&FitInput::new(&hourly(vec![f64::NAN, 1.0])))
+            .unwrap_err();
         assert!(matches!(e, Error::NotEnoughData { need: 2, got: 1 }));
         let e = SeasonalNaive::new(Season::Duration(Duration::from_secs(5400)))
             .fit(&FitInput::new(&hourly(vec![1.0; 10])))
@@ -340,7 +398,9 @@ mod tests {
         let input = FitInput::new(&series).with_regressors(&x_fit).unwrap();
         let fitted = SeasonalNaive::new(Season::Steps(24)).fit(&input).unwrap();
         assert_eq!(fitted.effects(), &[("campaign".to_string(), 50.0)]);
-        let f = fitted.predict(&PredictRequest::new(24, &levels()).with_regressors(&x_new)).unwrap();
+        let f = fitted
+            .predict(&PredictRequest::new(24, &levels()).with_regressors(&x_new))
+            .unwrap();
         // Hour 10 of day 5 is step 10: 110 + 50. The past spike itself is not repeated.
         assert_eq!(f.point()[10], 160.0);
         assert_eq!(f.point()[9], 109.0);
@@ -351,8 +411,12 @@ mod tests {
 
     #[test]
     fn quantiles_widen_with_seasons_ahead() {
-        let v: Vec<f64> = (0..240).map(|i| (i % 24) as f64 + ((i * 7919) % 13) as f64 / 13.0).collect();
-        let fitted = SeasonalNaive::new(Season::Steps(24)).fit(&FitInput::new(&hourly(v))).unwrap();
+        let v: Vec<f64> = (0..240)
+            .map(|i| (i % 24) as f64 + ((i * 7919) % 13) as f64 / 13.0)
+            .collect();
+        let fitted = SeasonalNaive::new(Season::Steps(24))
+            .fit(&FitInput::new(&hourly(v)))
+            .unwrap();
         let f = fitted.predict(&PredictRequest::new(48, &levels())).unwrap();
         let width = |h: usize| f.quantile_paths()[2][h] - f.quantile_paths()[0][h];
         assert!(width(0) > 0.0);
