@@ -1,0 +1,129 @@
+//! Command-line arguments of every subcommand. Other tools depend on these flags: keep them stable.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+/// Predictive infrastructure scaling: forecast demand, warm a shadow copy, switch over safely.
+#[derive(Debug, Parser)]
+#[command(name = "shadow", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a built-in workload: metrics, forecast, plan, warm shadow, switchover.
+    Demo(DemoArgs),
+    /// Forecast a `timestamp,value` CSV and write quantiles as CSV.
+    Forecast(ForecastArgs),
+    /// Evaluate a model by rolling-origin backtest on a `timestamp,value` CSV.
+    Backtest(BacktestArgs),
+    /// Replay a demand trace through forecast, planner and a simulated provisioner.
+    Simulate(SimulateArgs),
+    /// Run a switchover from live to shadow as the config describes.
+    Switch(SwitchArgs),
+    /// Run the controller loop from a config file.
+    Run(RunArgs),
+}
+
+/// Arguments of `shadow demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the chart (`demo.svg`) and the report (`report.txt`).
+    #[arg(long, default_value = "shadow-demo")]
+    pub out: PathBuf,
+    /// Seed of the generated workload's noise.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Arguments of `shadow forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// CSV with a header and two columns, `timestamp,value`. Timestamps are RFC 3339, `YYYY-MM-DD HH:MM:SS`
+    /// (UTC) or unix seconds. An empty value or `NaN` is a missing observation.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Number of steps to forecast.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Comma-separated quantile levels, each strictly between 0 and 1.
+    #[arg(long, default_value = "0.5,0.9,0.99", value_delimiter = ',')]
+    pub quantiles: Vec<f64>,
+    /// Write the CSV here instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// The model.
+    #[arg(long, default_value = "seasonal-naive")]
+    pub model: String,
+    /// Season length, such as `1d` or `1h`. Default: chosen from the data.
+    #[arg(long, value_parser = humantime_duration)]
+    pub season: Option<Duration>,
+}
+
+/// Arguments of `shadow backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// CSV with `timestamp,value`, as for `shadow forecast`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Steps forecast from each origin.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Number of rolling origins, the last one `horizon` steps before the end.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Central interval coverage to check, such as 0.8.
+    #[arg(long, default_value_t = 0.8)]
+    pub level: f64,
+    /// The model.
+    #[arg(long, default_value = "seasonal-naive")]
+    pub model: String,
+    /// Season length, such as `1d`. Default: chosen from the data.
+    #[arg(long, value_parser = humantime_duration)]
+    pub season: Option<Duration>,
+}
+
+/// Arguments of `shadow simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// A `timestamp,value` CSV of demand.
+    #[arg(long)]
+    pub trace: PathBuf,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Write a chart of demand, forecast and capacity here.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+}
+
+/// Arguments of `shadow switch`.
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    /// The config file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The service to switch; default: the only service in the config.
+    #[arg(long)]
+    pub service: Option<String>,
+}
+
+/// Arguments of `shadow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run one cycle and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration such as 30s, 5m, 1d: {e}"))
+}

@@ -1,0 +1,217 @@
+//! `shadow forecast`: fits a model to a `timestamp,value` CSV and writes quantile forecasts as CSV.
+//!
+//! ```text
+//! shadow forecast --input FILE.csv --horizon H [--quantiles 0.5,0.9,0.99] [--output FILE]
+//!                 [--model seasonal-naive] [--season 1d]
+//! ```
+//!
+//! The input format is described in [`super::csv`].
+//!
+//! # Output contract
+//!
+//! This format is stable; scripts may rely on it.
+//!
+//! - The first line is the header `timestamp,<label>,<label>,...`: one column per requested quantile, in
+//!   increasing order of level whatever the order on the command line, named by
+//!   [`Quantile::label`] (`p` and the percentage: `0.5` → `p50`, `0.999` → `p99.9`). With the default
+//!   quantiles it is exactly `timestamp,p50,p90,p99`.
+//! - Then exactly `H` rows, one per step after the last grid point of the input, in time order.
+//! - `timestamp` is RFC 3339 in UTC with a `Z` suffix and no fraction unless the time has one, for
+//!   example `2024-01-01T05:00:00Z`.
+//! - Values are printed with Rust's `{}` for `f64`: the shortest text that parses back to the same number
+//!   (`100`, `101.5`, `0.30000000000000004`), never in exponent form, never `NaN` or `inf`.
+//! - Lines end with `\n`; there is no trailing blank line and no point-forecast column.
+//!
+//! With `--output`, the CSV goes to a temporary file in the same directory that is then renamed over the
+//! target, so readers never see a half-written file. Otherwise it goes to stdout.
+//!
+//! # Caveats
+//! The model is built through [`shadow_forecast::by_name`] and used through the object-safe
+//! [`Forecaster`](shadow_core::Forecaster) trait, which does not expose model-specific diagnostics: a
+//! seasonal-naive fallback to the naive forecast on a short history is not reported.
+
+use std::{
+    ffi::OsString,
+    fs::{self, File},
+    io::{self, BufWriter, Write},
+    path::Path,
+    time::Duration,
+};
+
+use chrono::TimeDelta;
+use shadow_core::{FitInput, FittedModel, Forecast, PredictRequest, Quantile, TimeSeries};
+
+use super::{
+    CliError,
+    args::ForecastArgs,
+    csv::{read_series, write_forecast},
+};
+
+/// The largest horizon accepted, in steps.
+pub const MAX_HORIZON: usize = 1_000_000;
+
+/// Runs `shadow forecast`.
+///
+/// # Errors
+/// A one-line [`CliError`]: bad arguments, a bad input file, a model that fails to fit, or an output that
+/// cannot be written.
+pub fn main(args: ForecastArgs) -> Result<(), CliError> {
+    check_horizon(args.horizon)?;
+    let levels = parse_levels(&args.quantiles)?;
+    let series = read_series(&args.input)?;
+    let forecast = fit_predict(&series, &args.model, args.season, args.horizon, &levels)?;
+    match &args.output {
+        Some(path) => write_atomic(path, |w| write_forecast(w, &forecast)),
+        None => {
+            let mut w = BufWriter::new(io::stdout().lock());
+            write_forecast(&mut w, &forecast)
+                .and_then(|()| w.flush())
+                .map_err(|e| CliError::io("stdout", e))
+        }
+    }
+}
+
+/// Checks that a horizon is at least 1 and at most [`MAX_HORIZON`].
+///
+/// # Errors
+/// [`CliError::Input`] naming `--horizon`.
+pub fn check_horizon(horizon: usize) -> Result<(), CliError> {
+    if horizon == 0 || horizon > MAX_HORIZON {
+        return Err(CliError::Input(format!(
+            "--horizon must be between 1 and {MAX_HORIZON} steps, got {horizon}"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates quantile levels and returns them in increasing order.
+///
+/// # Errors
+/// [`CliError::Input`] naming `--quantiles` when a level is not strictly between 0 and 1, a level repeats,
+/// two levels would print with the same column label, or there are none.
+pub fn parse_levels(raw: &[f64]) -> Result<Vec<Quantile>, CliError> {
+    let bad = |msg: String| CliError::Input(format!("--quantiles: {msg}"));
+    if raw.is_empty() {
+        return Err(bad("give at least one level, such as 0.5,0.9".into()));
+    }
+    let mut levels = raw
+        .iter()
+        .map(|&q| Quantile::try_new(q).map_err(|e| bad(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    levels.sort();
+    for w in levels.windows(2) {
+        if w[0] == w[1] {
+            return Err(bad(format!("{} appears twice", w[0])));
+        }
+        if w[0].label() == w[1].label() {
+            return Err(bad(format!(
+                "{} and {} would both be labelled {}",
+                w[0],
+                w[1],
+                w[0].label()
+            )));
+        }
+    }
+    Ok(levels)
+}
+
+/// Builds the model named `model`, fits it to `series` and forecasts `horizon` steps at `levels`.
+///
+/// # Errors
+/// [`CliError::Input`] for an unknown model name or a horizon that runs past the last representable time;
+/// [`CliError::Shadow`] when the model fails to fit or predict.
+pub fn fit_predict(
+    series: &TimeSeries,
+    model: &str,
+    season: Option<Duration>,
+    horizon: usize,
+    levels: &[Quantile],
+) -> Result<Forecast, CliError> {
+    check_time_range(series, horizon)?;
+    let forecaster = shadow_forecast::by_name(model, season).map_err(|e| match e {
+        shadow_core::Error::Config { message, .. } => CliError::Input(format!("--model: {message}")),
+        other => CliError::Shadow(other),
+    })?;
+    let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
+    Ok(fitted.predict_boxed(&PredictRequest::new(horizon, levels))?)
+}
+
+/// Checks that every forecast timestamp is representable, so that computing them cannot overflow.
+fn check_time_range(series: &TimeSeries, horizon: usize) -> Result<(), CliError> {
+    let last = series.time_at(series.len().saturating_sub(1));
+    let reach = i64::try_from(series.step().as_millis())
+        .ok()
+        .zip(i64::try_from(horizon).ok())
+        .and_then(|(step, h)| step.checked_mul(h))
+        .and_then(TimeDelta::try_milliseconds)
+        .and_then(|d| last.checked_add_signed(d));
+    match reach {
+        Some(_) => Ok(()),
+        None => Err(CliError::Input(format!(
+            "--horizon {horizon} at a {} step runs past the last representable time",
+            humantime::format_duration(series.step())
+        ))),
+    }
+}
+
+/// Writes through `write` to a temporary file next to `path`, then renames it over `path`.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<(), CliError> {
+    let Some(name) = path.file_name() else {
+        return Err(CliError::Input(format!(
+            "--output `{}` does not name a file",
+            path.display()
+        )));
+    };
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        // Best effort: the temporary file may not exist if creating it failed.
+        let _ = fs::remove_file(&tmp);
+        CliError::io(path.display(), e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_sorted_and_validated() {
+        let got = parse_levels(&[0.99, 0.5, 0.9]).unwrap();
+        let labels: Vec<String> = got.iter().map(|q| q.label()).collect();
+        assert_eq!(labels, ["p50", "p90", "p99"]);
+        for (raw, want) in [
+            (vec![0.5, 0.5], "0.5 appears twice"),
+            (vec![1.5], "1.5 is not strictly between 0 and 1"),
+            (vec![0.0], "0 is not strictly between 0 and 1"),
+            (vec![f64::NAN], "NaN is not strictly between"),
+            (
+                vec![0.1234567001, 0.1234567002],
+                "would both be labelled p12.34567",
+            ),
+            (vec![], "at least one level"),
+        ] {
+            let e = parse_levels(&raw).unwrap_err().to_string();
+            assert!(e.starts_with("--quantiles: ") && e.contains(want), "{raw:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn horizon_bounds() {
+        assert!(check_horizon(1).is_ok());
+        assert!(check_horizon(0).unwrap_err().to_string().contains("--horizon"));
+        assert!(check_horizon(MAX_HORIZON + 1).is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! `shadow backtest` end to end: the real binary on real files.
+
+use std::{
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn shadow(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_shadow"))
+        .args(args)
+        .env_remove("SHADOW_LOG")
+        .output()
+        .expect("the shadow binary runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// A fresh, empty directory under the system temp dir.
+fn temp_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "shadow-cli-backtest-{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `days` of hourly data (unix seconds from 2024-01-01) with a daily cycle, plus `noise(i)`;
+/// `NaN` from `noise` leaves the value empty.
+fn hourly(dir: &Path, name: &str, days: usize, noise: impl Fn(usize) -> f64) -> PathBuf {
+    let mut csv = String::from("timestamp,value\n");
+    for i in 0..days * 24 {
+        let n = noise(i);
+        let value = if n.is_nan() {
+            String::new()
+        } else {
+            (100.0 + 3.0 * (i % 24) as f64 + n).to_string()
+        };
+        writeln!(csv, "{},{value}", 1_704_067_200 + 3600 * i).unwrap();
+    }
+    let path = dir.join(name);
+    fs::write(&path, csv).unwrap();
+    path
+}
+
+/// Deterministic noise in [-5, 5).
+fn noise(i: usize) -> f64 {
+    let x = (i as u64)
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    ((x >> 33) % 1000) as f64 / 100.0 - 5.0
+}
+
+/// The cells of the table row of `model`.
+fn row<'a>(stdout: &'a str, model: &str) -> Vec<&'a str> {
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("model "))
+        .expect("a table header");
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "model", "MASE", "sMAPE", "pinball", "coverage", "nominal", "actuals"
+        ]
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(model))
+        .expect("a row for the model");
+    assert_eq!(line.len(), header.len(), "aligned:\n{stdout}");
+    line.split_whitespace().collect()
+}
+
+fn assert_clean_error(run: &Run, needle: &str) {
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "stderr is one line: {run:?}");
+    assert!(run.stderr.starts_with("error: "), "{run:?}");
+    assert!(run.stderr.contains(needle), "want `{needle}` in {:?}", run.stderr);
+}
+
+#[test]
+fn prints_the_metric_table_with_coverage() {
+    let dir = temp_dir();
+    let input = hourly(&dir, "noisy.csv", 14, noise);
+    let run = shadow(&[
+        "backtest",
+        "--input",
+        input.to_str().unwrap(),
+        "--horizon",
+        "24",
+        "--folds",
+        "3",
+        "--season",
+        "1d",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.is_empty(), "{run:?}");
+    assert!(run.stdout.contains("3 fold(s) of 24 steps"), "{}", run.stdout);
+    assert!(run.stdout.contains("central 80% (p10..p90)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("MASE lag: 24 step(s) (--season)"),
+        "{}",
+        run.stdout
+    );
+    let cells = row(&run.stdout, "seasonal-naive");
+    assert_eq!(cells.len(), 7, "{cells:?}");
+    let mase: f64 = cells[1].parse().unwrap();
+    let smape: f64 = cells[2].trim_end_matches('%').parse().unwrap();
+    let pinball: f64 = cells[3].parse().unwrap();
+    let coverage: f64 = cells[4].trim_end_matches('%').parse().unwrap();
+    // Seasonal naive on a noisy daily cycle is about as good as its own in-sample benchmark.
+    assert!(mase > 0.3 && mase < 3.0, "{mase}");
+    assert!(smape > 0.0 && smape < 20.0, "{smape}");
+    assert!(pinball > 0.0, "{pinball}");
+    assert!((0.0..=100.0).contains(&coverage) && coverage > 30.0, "{coverage}");
+    assert_eq!(cells[5], "80%");
+    assert_eq!(cells[6], "72");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_perfect_forecast_scores_zero_and_full_coverage() {
+    let dir = temp_dir();
+    let input = hourly(&dir, "clean.csv", 6, |_| 0.0);
+    let run = shadow(&[
+        "backtest",
+        "--input",
+        input.to_str().unwrap(),
+        "--horizon",
+        "12",
+        "--folds",
+        "4",
+        "--level",
+        "0.5",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("central 50% (p25..p75)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("MASE lag: 1 step(s) (model chooses its season)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        row(&run.stdout, "seasonal-naive"),
+        ["seasonal-naive", "0.000", "0.00%", "0.0000", "100%", "50%", "48"]
+    );
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn missing_actuals_are_skipped() {
+    let dir = temp_dir();
+    // Hours 330..336 (the end of the last fold) are missing.
+    let input = hourly(
+        &dir,
+        "gaps.csv",
+        14,
+        |i| if i >= 330 { f64::NAN } else { noise(i) },
+    );
+    let run = shadow(&[
+        "backtest",
+        "--input",
+        input.to_str().unwrap(),
+        "--horizon",
+        "24",
+        "--folds",
+        "2",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("missing actuals skipped: 6"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(row(&run.stdout, "seasonal-naive")[6], "42");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn too_short_series_and_bad_arguments_give_one_clean_line() {
+    let dir = temp_dir();
+    let short = hourly(&dir, "short.csv", 2, noise);
+    let path = short.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--horizon", "24", "--folds", "2"],
+            "the series has 48 points but 2 fold(s) of horizon 24 need at least 50",
+        ),
+        (
+            &["--horizon", "12", "--folds", "3", "--season", "1d"],
+            "need at least 61",
+        ),
+        (&["--horizon", "0"], "--horizon must be between 1 and"),
+        (&["--horizon", "4", "--folds", "0"], "--folds must be at least 1"),
+        (
+            &["--horizon", "4", "--level", "1.5"],
+            "--level: invalid confidence level: 1.5",
+        ),
+        (
+            &["--horizon", "4", "--season", "90m"],
+            "--season 1h 30m is not a whole number of 1h steps",
+        ),
+        (
+            &["--horizon", "4", "--model", "prophet"],
+            "unknown model `prophet`",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["backtest", "--input", path];
+        args.extend_from_slice(extra);
+        let run = shadow(&args);
+        assert_clean_error(&run, needle);
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+    let bad = dir.join("bad.csv");
+    fs::write(&bad, "t,v\n0,1\n3600,x\n").unwrap();
+    assert_clean_error(
+        &shadow(&["backtest", "--input", bad.to_str().unwrap(), "--horizon", "1"]),
+        "bad.csv:3: value `x`",
+    );
+    fs::remove_dir_all(dir).unwrap();
+}
