@@ -1,48 +1,15 @@
 //! `shadow backtest` end to end: the real binary on real files.
 
+mod support;
+
 use std::{
     fmt::Write as _,
     fs,
     path::{Path, PathBuf},
-    process::Command,
-    sync::atomic::{AtomicUsize, Ordering},
 };
 
-/// The result of one run of the binary.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn shadow(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_shadow"))
-        .args(args)
-        .env_remove("SHADOW_LOG")
-        .output()
-        .expect("the shadow binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!(
-        "shadow-cli-backtest-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::temp_dir;
+use support::{assert_clean_error, shadow};
 
 /// Writes `days` of hourly data (unix seconds from 2024-01-01) with a daily cycle, plus `noise(i)`;
 /// `NaN` from `noise` leaves the value empty.
@@ -62,12 +29,8 @@ fn hourly(dir: &Path, name: &str, days: usize, noise: impl Fn(usize) -> f64) -> 
     path
 }
 
-/// Deterministic noise in [-5, 5).
 fn noise(i: usize) -> f64 {
-    let x = (i as u64)
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    ((x >> 33) % 1000) as f64 / 100.0 - 5.0
+    support::noise(i, 5.0)
 }
 
 /// The cells of the table row of `model`.
@@ -90,17 +53,9 @@ fn row<'a>(stdout: &'a str, model: &str) -> Vec<&'a str> {
     line.split_whitespace().collect()
 }
 
-fn assert_clean_error(run: &Run, needle: &str) {
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(!run.stderr.contains("panicked"), "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "stderr is one line: {run:?}");
-    assert!(run.stderr.starts_with("error: "), "{run:?}");
-    assert!(run.stderr.contains(needle), "want `{needle}` in {:?}", run.stderr);
-}
-
 #[test]
 fn prints_the_metric_table_with_coverage() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-backtest");
     let input = hourly(&dir, "noisy.csv", 14, noise);
     let run = shadow(&[
         "backtest",
@@ -140,7 +95,7 @@ fn prints_the_metric_table_with_coverage() {
 
 #[test]
 fn a_perfect_forecast_scores_zero_and_full_coverage() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-backtest");
     let input = hourly(&dir, "clean.csv", 6, |_| 0.0);
     let run = shadow(&[
         "backtest",
@@ -170,7 +125,7 @@ fn a_perfect_forecast_scores_zero_and_full_coverage() {
 
 #[test]
 fn missing_actuals_are_skipped() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-backtest");
     // Hours 330..336 (the end of the last fold) are missing.
     let input = hourly(
         &dir,
@@ -199,7 +154,7 @@ fn missing_actuals_are_skipped() {
 
 #[test]
 fn too_short_series_and_bad_arguments_give_one_clean_line() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-backtest");
     let short = hourly(&dir, "short.csv", 2, noise);
     let path = short.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[

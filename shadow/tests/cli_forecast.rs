@@ -1,50 +1,17 @@
 //! `shadow forecast` end to end: the real binary on real files.
 
+mod support;
+
 use std::{
     fmt::Write as _,
     fs,
     path::{Path, PathBuf},
-    process::Command,
-    sync::atomic::{AtomicUsize, Ordering},
 };
 
+use support::temp_dir;
+use support::{Run, shadow};
+
 use chrono::{DateTime, TimeDelta, Utc};
-
-/// The result of one run of the binary.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn shadow(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_shadow"))
-        .args(args)
-        .env_remove("SHADOW_LOG")
-        .output()
-        .expect("the shadow binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!(
-        "shadow-cli-forecast-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
@@ -72,26 +39,18 @@ fn hourly_csv(base: f64, noise: impl Fn(usize) -> f64) -> String {
     csv
 }
 
-/// Deterministic noise in [-2, 2).
 fn noise(i: usize) -> f64 {
-    let x = (i as u64)
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    ((x >> 33) % 400) as f64 / 100.0 - 2.0
+    support::noise(i, 2.0)
 }
 
 fn assert_clean_error(run: &Run, needle: &str) {
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(!run.stderr.contains("panicked"), "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "stderr is one line: {run:?}");
-    assert!(run.stderr.starts_with("error: "), "{run:?}");
-    assert!(run.stderr.contains(needle), "want `{needle}` in {:?}", run.stderr);
+    support::assert_clean_error(run, needle);
     assert!(run.stdout.is_empty(), "{run:?}");
 }
 
 #[test]
 fn forecast_csv_contract_is_exact() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     let input = write(&dir, "daily.csv", &hourly_csv(100.5, |_| 0.0));
     let mut want = String::from("timestamp,p50,p90,p99\n");
     for h in 0..6 {
@@ -115,7 +74,7 @@ fn forecast_csv_contract_is_exact() {
 
 #[test]
 fn quantile_columns_are_sorted_and_labelled() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     let input = write(&dir, "noisy.csv", &hourly_csv(50.0, noise));
     let run = shadow(&[
         "forecast",
@@ -149,7 +108,7 @@ fn quantile_columns_are_sorted_and_labelled() {
 
 #[test]
 fn output_file_is_written_atomically_and_matches_stdout() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     let input = write(&dir, "in.csv", &hourly_csv(10.0, noise));
     let out = dir.join("out.csv");
     let base = ["forecast", "--input", input.to_str().unwrap(), "--horizon", "24"];
@@ -173,7 +132,7 @@ fn output_file_is_written_atomically_and_matches_stdout() {
 
 #[test]
 fn missing_values_line_endings_and_timestamp_forms_are_accepted() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     // CRLF, surrounding whitespace, empty and NaN values, a gap with no row, a trailing empty line.
     let mut csv = String::from("time , demand\r\n");
     for i in 0..96 {
@@ -226,7 +185,7 @@ fn missing_values_line_endings_and_timestamp_forms_are_accepted() {
 
 #[test]
 fn bad_input_files_give_one_clean_line() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     let cases: &[(&str, &str, &str)] = &[
         ("empty", "", "no data rows"),
         ("header-only", "timestamp,value\n", "no data rows"),
@@ -294,7 +253,7 @@ fn bad_input_files_give_one_clean_line() {
 
 #[test]
 fn bad_arguments_give_one_clean_line() {
-    let dir = temp_dir();
+    let dir = temp_dir("shadow-cli-forecast");
     let input = write(&dir, "ok.csv", &hourly_csv(10.0, noise));
     let path = input.to_str().unwrap();
     let nowhere = dir.join("no-such-dir").join("out.csv");
