@@ -31,7 +31,7 @@
 //! assert_eq!(bad.to_string(), "invalid config at `services[0].policy.max_replicas`: 1 is below min_replicas (2)");
 //! ```
 
-use std::{path::Path, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,9 @@ pub struct ControllerConfig {
     pub step: Duration,
     /// Forecast and plan, but never apply.
     pub dry_run: bool,
+    /// Where `shadow run` serves `/metrics` (Prometheus text format) and `/healthz`, for example
+    /// `"127.0.0.1:9184"`. `None` (the default) serves nothing. Port 0 picks a free port.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for ControllerConfig {
@@ -105,6 +108,7 @@ impl Default for ControllerConfig {
             history: Duration::from_secs(14 * 86_400),
             step: Duration::from_secs(300),
             dry_run: true,
+            listen: None,
         }
     }
 }
