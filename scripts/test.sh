@@ -110,6 +110,7 @@ printf 'test.sh: %s; %s\n' "$(cargo --version)" "$(rustc --version)"
 stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 if ((start_services)) && ((${#SHADOW_SERVICES[@]})); then
+  stage backfill svc_prometheus_generate_backfill
   stage services services_start "${SHADOW_SERVICES[@]}"
 else
   printf '\n==> services: skipped (%s)\n' "$( ((start_services)) && echo 'none listed' || echo --no-services)"

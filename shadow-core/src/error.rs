@@ -152,7 +152,7 @@ pub enum Error {
     },
 
     /// Retries ran out; the last error is the source. Never retried again.
-    #[error("gave up after {attempts} attempts")]
+    #[error("gave up after {attempts} attempts: {source}")]
     RetriesExhausted {
         /// How many attempts were made.
         attempts: u32,

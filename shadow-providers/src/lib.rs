@@ -42,9 +42,9 @@
 //! | kind | cargo feature | roles | status |
 //! |---|---|---|---|
 //! | `memory` | none (always on) | all | available |
-//! | `prometheus` | `prometheus` | metric source | planned |
-//! | `datadog` | `datadog` | metric source | planned |
-//! | `newrelic` | `newrelic` | metric source | planned |
+//! | `prometheus` | `prometheus` | metric source | available |
+//! | `datadog` | `datadog` | metric source | available |
+//! | `newrelic` | `newrelic` | metric source | available |
 //! | `aws` | `aws` | provisioner, traffic shifter | planned |
 //! | `nginx` | `nginx` | traffic shifter | planned |
 //! | `etcd` | `etcd` | dependency registry | planned |
@@ -54,8 +54,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
+pub mod datadog;
 pub mod http;
 pub mod memory;
+pub mod newrelic;
+pub mod prometheus;
 pub mod registry;
 
 pub use config::ProviderKind;

@@ -76,7 +76,7 @@ impl ProviderRole {
 /// - whatever the factory returns, typically [`Error::Config`] naming the bad option.
 ///
 /// ```
-/// use shadow_core::{Error, Provisioner, config::ShadowConfig};
+/// use shadow_core::{Error, MetricSource, Provisioner, config::ShadowConfig};
 /// use shadow_providers::ProviderRegistry;
 ///
 /// let cfg = ShadowConfig::from_toml_str(r#"
@@ -93,8 +93,11 @@ impl ProviderRole {
 /// let prov = registry.build_provisioner(&cfg.provisioner)?;
 /// assert_eq!(prov.capability().max_replicas, 50);
 ///
-/// let err = registry.build_metric_source(&cfg.metrics).unwrap_err();
-/// assert!(matches!(err, Error::FeatureDisabled { feature: "prometheus", .. }));
+/// // `prometheus` builds when its cargo feature is on, and names the feature when it is off.
+/// match registry.build_metric_source(&cfg.metrics) {
+///     Ok(source) => assert_eq!(source.name(), "prometheus"),
+///     Err(err) => assert!(matches!(err, Error::FeatureDisabled { feature: "prometheus", .. })),
+/// }
 /// # Ok::<_, Error>(())
 /// ```
 #[derive(Clone, Default)]
@@ -113,11 +116,18 @@ impl ProviderRegistry {
         Self::default()
     }
 
-    /// A registry with every kind compiled into this build: today `memory` (see [`crate::memory`]).
+    /// A registry with every kind compiled into this build: `memory` (see [`crate::memory`]), plus `prometheus`,
+    /// `datadog` and `newrelic` when their features are on.
     #[must_use]
     pub fn with_builtin() -> Self {
         let mut registry = Self::new();
         crate::memory::register_memory(&mut registry);
+        #[cfg(feature = "prometheus")]
+        crate::prometheus::register_prometheus(&mut registry);
+        #[cfg(feature = "datadog")]
+        crate::datadog::register_datadog(&mut registry);
+        #[cfg(feature = "newrelic")]
+        crate::newrelic::register_newrelic(&mut registry);
         registry
     }
 
@@ -290,7 +300,14 @@ mod tests {
 
     #[test]
     fn builtin_builds_memory_for_every_role() {
-        let registry = ProviderRegistry::with_builtin();
+        // Only `memory`, whatever features this build has on.
+        let mut registry = ProviderRegistry::new();
+        crate::memory::register_memory(&mut registry);
+        assert!(
+            ProviderRegistry::with_builtin()
+                .kinds(ProviderRole::MetricSource)
+                .contains(&KIND)
+        );
         let memory = section(KIND);
         assert_eq!(registry.build_metric_source(&memory).unwrap().name(), "memory");
         assert_eq!(registry.build_provisioner(&memory).unwrap().name(), "memory");
@@ -312,7 +329,9 @@ mod tests {
 
     #[test]
     fn known_kinds_that_are_not_compiled_in_name_their_feature() {
-        let registry = ProviderRegistry::with_builtin();
+        // A registry with only `memory`, as a build without backend features has.
+        let mut registry = ProviderRegistry::new();
+        crate::memory::register_memory(&mut registry);
         for kind in ProviderKind::ALL
             .into_iter()
             .filter(|k| *k != ProviderKind::Memory)
@@ -346,7 +365,9 @@ mod tests {
 
     #[test]
     fn unknown_kinds_list_the_registered_ones_sorted() {
-        let mut registry = ProviderRegistry::with_builtin();
+        // `memory` only, whatever backend features this build has on.
+        let mut registry = ProviderRegistry::new();
+        crate::memory::register_memory(&mut registry);
         let source = InMemoryMetricSource::new();
         let handle = source.clone();
         registry

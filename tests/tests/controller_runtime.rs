@@ -290,7 +290,12 @@ async fn provisioner_retries_are_bounded() {
     let d = rt.cycle().await.remove(0);
     let attempts = RetryPolicy::default().max_attempts;
     assert!(!d.applied);
-    assert_eq!(d.error, Some(format!("gave up after {attempts} attempts")));
+    assert_eq!(
+        d.error,
+        Some(format!(
+            "gave up after {attempts} attempts: flaky: unavailable: 503"
+        ))
+    );
     assert_eq!(flaky.seen.lock().unwrap().len(), attempts as usize);
     assert!(flaky.inner.history().is_empty());
     let m = parse(&get(rt.local_addr().unwrap(), "/metrics").await.1);
