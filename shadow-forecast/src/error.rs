@@ -33,6 +33,14 @@ pub enum Error {
     #[error("non-finite value in {0}")]
     NonFinite(&'static str),
 
+    /// The optimiser failed.
+    #[error("optimisation failed: {0}")]
+    Optimize(#[from] argmin::core::Error),
+
+    /// The optimiser finished without a usable parameter vector.
+    #[error("the optimiser returned no usable parameter")]
+    NoBestParameter,
+
     /// An error from the core types.
     #[error(transparent)]
     Core(#[from] shadow_core::Error),

@@ -6,50 +6,19 @@
 //! | model | name | what it is |
 //! |---|---|---|
 //! | [`SeasonalNaive`] | `seasonal-naive` | repeats the last season, learns additive event effects, empirical quantiles |
+//! | [`Arima`] | `arima` | ARIMA/SARIMA(p,d,q)(P,D,Q)m with a constant or drift, by exact maximum likelihood |
+//! | [`AutoArimaOnGrid`] ([`AutoArima`]) | `auto`, `auto-arima` | Hyndman–Khandakar order selection, then exact ML |
 //!
-//! Use [`by_name`] to build a model from the `[forecast]` section of the config.
+//! Use [`by_name`] (or [`by_name_with`], for the orders of `arima`) to build a model from the `[forecast]`
+//! section of the config.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod arima;
 pub mod error;
+pub mod registry;
 pub mod seasonal_naive;
 
-use std::time::Duration;
-
+pub use arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend};
 pub use error::{Error, Result};
+pub use registry::{AutoArimaOnGrid, MAX_AUTO_PERIOD, MODELS, ModelOptions, by_name, by_name_with};
 pub use seasonal_naive::{FittedSeasonalNaive, Season, SeasonalNaive};
-use shadow_core::Forecaster;
-
-/// The model names [`by_name`] knows.
-pub const MODELS: &[&str] = &["seasonal-naive"];
-
-/// Builds a model from its name and an optional season length.
-///
-/// # Errors
-/// [`shadow_core::Error::Config`] naming `forecast.model` when the name is unknown; the message lists the known
-/// names.
-pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<dyn Forecaster>> {
-    match name {
-        "seasonal-naive" | "snaive" => Ok(Box::new(SeasonalNaive::new(
-            season.map_or(Season::Auto, Season::Duration),
-        ))),
-        other => Err(shadow_core::Error::config(
-            "forecast.model",
-            format!("unknown model `{other}`; known: {}", MODELS.join(", ")),
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builds_by_name() {
-        assert_eq!(by_name("seasonal-naive", None).unwrap().name(), "seasonal-naive");
-        let e = by_name("prophet", None).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive"
-        );
-    }
-}

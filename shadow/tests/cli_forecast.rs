@@ -57,11 +57,12 @@ fn forecast_csv_contract_is_exact() {
         let v = 100.5 + h as f64;
         writeln!(want, "2024-01-15T{h:02}:00:00Z,{v},{v},{v}").unwrap();
     }
-    // Default model and quantiles, with and without an explicit season.
+    // Default quantiles, with and without an explicit season. (The default model, `auto`, has its own tests
+    // in `cli_arima.rs`; this pins the exact values of the seasonal naive model.)
     for extra in [
-        &[][..],
-        &["--season", "1d"],
-        &["--model", "seasonal-naive", "--season", "24h"],
+        &["--model", "seasonal-naive"][..],
+        &["--model", "seasonal-naive", "--season", "1d"],
+        &["--model", "snaive", "--season", "24h"],
     ] {
         let mut args = vec!["forecast", "--input", input.to_str().unwrap(), "--horizon", "6"];
         args.extend_from_slice(extra);
@@ -154,6 +155,8 @@ fn missing_values_line_endings_and_timestamp_forms_are_accepted() {
         input.to_str().unwrap(),
         "--horizon",
         "3",
+        "--model",
+        "seasonal-naive",
         "--season",
         "1d",
     ]);
@@ -177,6 +180,8 @@ fn missing_values_line_endings_and_timestamp_forms_are_accepted() {
         "1",
         "--quantiles",
         "0.5",
+        "--model",
+        "seasonal-naive",
     ]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(run.stdout, "timestamp,p50\n2024-01-01T04:00:00Z,3\n");
@@ -269,7 +274,19 @@ fn bad_arguments_give_one_clean_line() {
         ),
         (
             &["--horizon", "2", "--model", "prophet"],
-            "--model: unknown model `prophet`; known: seasonal-naive",
+            "--model: unknown model `prophet`; known: seasonal-naive, arima, auto",
+        ),
+        (
+            &["--horizon", "2", "--model", "arima"],
+            "--order: the `arima` model needs an order",
+        ),
+        (
+            &["--horizon", "2", "--model", "arima", "--order", "1,0"],
+            "--order: `1,0` is not 3 comma-separated integers",
+        ),
+        (
+            &["--horizon", "2", "--order", "1,0,0"],
+            "--model: `order` applies only to the `arima` model, not to `auto`",
         ),
         (&["--horizon", "2", "--season", "90m"], "season"),
         (

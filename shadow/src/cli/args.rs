@@ -57,12 +57,31 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// The model.
-    #[arg(long, default_value = "seasonal-naive")]
+    /// The model: `auto` (AutoARIMA), `arima` (needs `--order`) or `seasonal-naive`.
+    #[arg(long, default_value = "auto")]
     pub model: String,
-    /// Season length, such as `1d` or `1h`. Default: chosen from the data.
+    /// Season length, such as `1d` or `1h` (`auto`, `seasonal-naive`). Default: chosen from the data; for
+    /// `auto`, a day when the step divides a day into at most 96 steps, else no season.
     #[arg(long, value_parser = humantime_duration)]
     pub season: Option<Duration>,
+    /// The orders and trend of `--model arima`.
+    #[command(flatten)]
+    pub arima: ArimaArgs,
+}
+
+/// The orders and trend of `--model arima`, shared by `shadow forecast` and `shadow backtest`. They are
+/// parsed by the subcommand, so a bad value is a one-line error with exit code 1.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ArimaArgs {
+    /// Non-seasonal order `p,d,q` of `--model arima` (required there), as statsmodels' `order`.
+    #[arg(long, value_name = "P,D,Q", allow_hyphen_values = true)]
+    pub order: Option<String>,
+    /// Seasonal order `P,D,Q,m` of `--model arima`, `m` in steps, as statsmodels' `seasonal_order`.
+    #[arg(long, value_name = "P,D,Q,M", allow_hyphen_values = true)]
+    pub seasonal_order: Option<String>,
+    /// Trend of `--model arima`: `none` (default), `constant` or `drift`.
+    #[arg(long, value_name = "none|constant|drift")]
+    pub trend: Option<String>,
 }
 
 /// Arguments of `shadow backtest`.
@@ -80,12 +99,15 @@ pub struct BacktestArgs {
     /// Central interval coverage to check, such as 0.8.
     #[arg(long, default_value_t = 0.8)]
     pub level: f64,
-    /// The model.
+    /// The model: `seasonal-naive`, `auto` (AutoARIMA) or `arima` (needs `--order`).
     #[arg(long, default_value = "seasonal-naive")]
     pub model: String,
     /// Season length, such as `1d`. Default: chosen from the data.
     #[arg(long, value_parser = humantime_duration)]
     pub season: Option<Duration>,
+    /// The orders and trend of `--model arima`.
+    #[command(flatten)]
+    pub arima: ArimaArgs,
 }
 
 /// Arguments of `shadow simulate`.

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! shadow backtest --input FILE.csv --horizon H [--folds N] [--level 0.8] [--model M] [--season D]
+//!                  [--order p,d,q] [--seasonal-order P,D,Q,m] [--trend none|constant|drift]
 //! ```
+//!
+//! The model flags mean what they mean for `shadow forecast` ([`super::forecast`]), except that `--season`
+//! with `--model arima` only sets the MASE lag: that model takes its season from `--seasonal-order`.
 //!
 //! # Method
 //!
@@ -30,13 +34,14 @@
 use std::time::Duration;
 
 use shadow_core::{ConfidenceLevel, Quantile, TimeSeries};
+use shadow_forecast::ModelOptions;
 
 use self::metrics::{Scores, Summary, seasonal_naive_mae};
 use super::{
     CliError,
     args::BacktestArgs,
     csv::{read_series, rfc3339},
-    forecast::{check_horizon, fit_predict},
+    forecast::{check_horizon, fit_predict, model_options},
     one_line,
 };
 
@@ -58,11 +63,14 @@ pub fn main(args: BacktestArgs) -> Result<(), CliError> {
             args.level
         )));
     }
+    // `arima` takes its season from `--seasonal-order`; `--season` is then only the MASE lag.
+    let model_season = if args.model == "arima" { None } else { args.season };
+    let options = model_options(model_season, &args.arima)?;
     let series = read_series(&args.input)?;
     let lag = mase_lag(&series, args.season)?;
     let origins = origins(series.len(), args.horizon, args.folds, lag)?;
     let levels = [lower, Quantile::MEDIAN, upper];
-    let summary = evaluate(&series, &args, &origins, &levels, lag)?;
+    let summary = evaluate(&series, &args, &options, &origins, &levels, lag)?;
 
     let h = args.horizon;
     println!(
@@ -123,6 +131,7 @@ fn origins(n: usize, horizon: usize, folds: usize, lag: usize) -> Result<Vec<usi
 fn evaluate(
     series: &TimeSeries,
     args: &BacktestArgs,
+    options: &ModelOptions,
     origins: &[usize],
     levels: &[Quantile; 3],
     lag: usize,
@@ -132,7 +141,7 @@ fn evaluate(
     let mut scores = Scores::default();
     for (f, &origin) in origins.iter().enumerate() {
         let train = TimeSeries::new(series.start(), series.step(), values[..origin].to_vec())?;
-        let forecast = fit_predict(&train, &args.model, args.season, args.horizon, levels).map_err(|e| {
+        let forecast = fit_predict(&train, &args.model, options, args.horizon, levels).map_err(|e| {
             CliError::Input(format!(
                 "fold {}/{} (origin {}): {}",
                 f + 1,

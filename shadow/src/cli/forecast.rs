@@ -2,10 +2,24 @@
 //!
 //! ```text
 //! shadow forecast --input FILE.csv --horizon H [--quantiles 0.5,0.9,0.99] [--output FILE]
-//!                 [--model seasonal-naive] [--season 1d]
+//!                 [--model auto|arima|seasonal-naive] [--season 1d]
+//!                 [--order p,d,q] [--seasonal-order P,D,Q,m] [--trend none|constant|drift]
 //! ```
 //!
-//! The input format is described in [`super::csv`].
+//! The input format is described in [`super::csv`]. Missing values (empty fields or `NaN`) are skipped by
+//! every model; the ARIMA models skip them inside the Kalman filter, so the likelihood stays exact.
+//!
+//! # Models
+//!
+//! - `auto` (the default; alias `auto-arima`): AutoARIMA ([`shadow_forecast::AutoArimaOnGrid`]). The season is
+//!   `--season` in steps, or else a day when the step divides a day into at most
+//!   [`shadow_forecast::MAX_AUTO_PERIOD`] steps, or else none.
+//! - `arima`: exactly ARIMA(p,d,q)(P,D,Q)m with the given trend, fitted by exact maximum likelihood, with the
+//!   meaning of statsmodels' `SARIMAX(order, seasonal_order, trend)` (`constant` = `c`, `drift` = `t` plus a
+//!   mean without differencing). `--order` is required; `--season` does not apply (use `--seasonal-order`).
+//! - `seasonal-naive`: repeats the last season.
+//!
+//! `--order`, `--seasonal-order` and `--trend` apply only to `arima`; with another model they are an error.
 //!
 //! # Output contract
 //!
@@ -41,9 +55,11 @@ use std::{
 use chrono::TimeDelta;
 use shadow_core::{FitInput, FittedModel, Forecast, PredictRequest, Quantile, TimeSeries};
 
+use shadow_forecast::{ModelOptions, Order, SeasonalOrder, Trend};
+
 use super::{
     CliError,
-    args::ForecastArgs,
+    args::{ArimaArgs, ForecastArgs},
     csv::{read_series, write_forecast},
 };
 
@@ -58,8 +74,9 @@ pub const MAX_HORIZON: usize = 1_000_000;
 pub fn main(args: ForecastArgs) -> Result<(), CliError> {
     check_horizon(args.horizon)?;
     let levels = parse_levels(&args.quantiles)?;
+    let options = model_options(args.season, &args.arima)?;
     let series = read_series(&args.input)?;
-    let forecast = fit_predict(&series, &args.model, args.season, args.horizon, &levels)?;
+    let forecast = fit_predict(&series, &args.model, &options, args.horizon, &levels)?;
     match &args.output {
         Some(path) => write_atomic(path, |w| write_forecast(w, &forecast)),
         None => {
@@ -115,21 +132,58 @@ pub fn parse_levels(raw: &[f64]) -> Result<Vec<Quantile>, CliError> {
     Ok(levels)
 }
 
-/// Builds the model named `model`, fits it to `series` and forecasts `horizon` steps at `levels`.
+/// Parses `--order`, `--seasonal-order` and `--trend` into model options with the season `season`.
 ///
 /// # Errors
-/// [`CliError::Input`] for an unknown model name or a horizon that runs past the last representable time;
-/// [`CliError::Shadow`] when the model fails to fit or predict.
+/// [`CliError::Input`] naming the flag when its value does not parse.
+pub fn model_options(season: Option<Duration>, arima: &ArimaArgs) -> Result<ModelOptions, CliError> {
+    fn flag(name: &'static str) -> impl Fn(shadow_forecast::Error) -> CliError {
+        move |e| match e {
+            shadow_forecast::Error::InvalidParameter { message, .. } => {
+                CliError::Input(format!("{name}: {message}"))
+            }
+            other => CliError::Input(format!("{name}: {other}")),
+        }
+    }
+    let mut options = ModelOptions::new().with_season(season);
+    if let Some(s) = &arima.order {
+        options = options.with_order(Order::parse(s).map_err(flag("--order"))?);
+    }
+    if let Some(s) = &arima.seasonal_order {
+        options = options.with_seasonal_order(SeasonalOrder::parse(s).map_err(flag("--seasonal-order"))?);
+    }
+    if let Some(s) = &arima.trend {
+        options = options.with_trend(Trend::parse(s).map_err(flag("--trend"))?);
+    }
+    Ok(options)
+}
+
+/// Builds the model named `model` with `options`, fits it to `series` and forecasts `horizon` steps at
+/// `levels`.
+///
+/// # Errors
+/// [`CliError::Input`] naming the flag for an unknown model name, options that do not fit the model, absurd
+/// orders, or a horizon that runs past the last representable time; [`CliError::Shadow`] when the model fails
+/// to fit or predict.
 pub fn fit_predict(
     series: &TimeSeries,
     model: &str,
-    season: Option<Duration>,
+    options: &ModelOptions,
     horizon: usize,
     levels: &[Quantile],
 ) -> Result<Forecast, CliError> {
     check_time_range(series, horizon)?;
-    let forecaster = shadow_forecast::by_name(model, season).map_err(|e| match e {
-        shadow_core::Error::Config { message, .. } => CliError::Input(format!("--model: {message}")),
+    let forecaster = shadow_forecast::by_name_with(model, options).map_err(|e| match e {
+        shadow_core::Error::Config { field, message } => {
+            let flag = match field.as_str() {
+                "forecast.order" => "--order",
+                "forecast.seasonal_order" => "--seasonal-order",
+                "forecast.trend" => "--trend",
+                "forecast.season" => "--season",
+                _ => "--model",
+            };
+            CliError::Input(format!("{flag}: {message}"))
+        }
         other => CliError::Shadow(other),
     })?;
     let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
@@ -205,6 +259,45 @@ mod tests {
         ] {
             let e = parse_levels(&raw).unwrap_err().to_string();
             assert!(e.starts_with("--quantiles: ") && e.contains(want), "{raw:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn arima_flags_parse_or_name_the_flag() {
+        let args = ArimaArgs {
+            order: Some("2, 1, 1".into()),
+            seasonal_order: Some("1,1,1,24".into()),
+            trend: Some("drift".into()),
+        };
+        let o = model_options(None, &args).unwrap();
+        assert_eq!(o.order, Some(Order::new(2, 1, 1)));
+        assert_eq!(o.seasonal_order, Some(SeasonalOrder::new(1, 1, 1, 24)));
+        assert_eq!(o.trend, Some(Trend::Drift));
+        for (args, want) in [
+            (
+                ArimaArgs {
+                    order: Some("1,x,0".into()),
+                    ..ArimaArgs::default()
+                },
+                "--order: `1,x,0` is not 3 comma-separated integers",
+            ),
+            (
+                ArimaArgs {
+                    seasonal_order: Some("1,1,1".into()),
+                    ..ArimaArgs::default()
+                },
+                "--seasonal-order: `1,1,1` is not 4",
+            ),
+            (
+                ArimaArgs {
+                    trend: Some("linear".into()),
+                    ..ArimaArgs::default()
+                },
+                "--trend: unknown trend `linear`",
+            ),
+        ] {
+            let e = model_options(None, &args).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}");
         }
     }
 
