@@ -56,6 +56,17 @@ fn seasonal_series(n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Ten days of hourly data with 9 missing values (two of them adjacent).
+fn seasonal_gaps(n: usize) -> Vec<f64> {
+    let mut y = seasonal_series(n);
+    for g in [17, 40, 41, 90, 120, 150, 181, 200, 222] {
+        if g < n {
+            y[g] = f64::NAN;
+        }
+    }
+    y
+}
+
 fn bench_loglike(c: &mut Criterion) {
     let y = simulate(2000, &[0.4, 0.2], &[-0.5], 1, 42);
     let w: Vec<f64> = y.windows(2).map(|p| p[1] - p[0]).collect();
@@ -85,6 +96,14 @@ fn bench_loglike(c: &mut Criterion) {
     c.bench_function("loglike sarima(1,0,1)(1,1,1)24 n=1344 (complete data)", |b| {
         b.iter(|| filter_arma(black_box(&phi), black_box(&theta), black_box(&ws24), &mut ws).unwrap())
     });
+    let mut delta = vec![0.0; 24];
+    delta[23] = 1.0;
+    let ss24 = StateSpace::new(&delta, &phi, &theta).unwrap();
+    let yg = seasonal_gaps(240);
+    c.bench_function(
+        "loglike sarima(1,0,1)(1,1,1)24 n=240 (9 missing, full diffuse filter)",
+        |b| b.iter(|| filter_full(black_box(&ss24), black_box(&yg), false)),
+    );
 }
 
 fn bench_fit(c: &mut Criterion) {
@@ -107,6 +126,10 @@ fn bench_fit(c: &mut Criterion) {
         .unwrap();
     g.bench_function("fit sarima(1,0,1)(1,1,1)24 n=1344", |b| {
         b.iter(|| s.fit_values(black_box(&ys), &[], &[]).unwrap())
+    });
+    let yg = seasonal_gaps(240);
+    g.bench_function("fit sarima(1,0,1)(1,1,1)24 n=240, 9 missing", |b| {
+        b.iter(|| s.fit_values(black_box(&yg), &[], &[]).unwrap())
     });
     let inputs_data: Vec<shadow_core::TimeSeries> = (0..8)
         .map(|k| {

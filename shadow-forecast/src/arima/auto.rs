@@ -9,7 +9,8 @@
 //!    start from `(2,d,2)(1,D,1)`, `(0,d,0)(0,D,0)`, `(1,d,0)(1,D,0)`, `(0,d,1)(0,D,1)`, then move to the best
 //!    neighbour (±1 on one or two orders, constant toggled) while AICc improves, within the bounds and at most
 //!    `max_models` fits.
-//! 4. On long series (`n > 150` or `m > 12`) the search ranks models by the CSS likelihood; the best model, and
+//! 4. On long series (`n > 150` or `m > 12`), and on any series with missing values, the search ranks models by
+//!    the CSS likelihood (residuals that depend on a missing value are skipped); the best model, and
 //!    up to two runners-up within 4 AICc units of it, are then refitted by exact maximum likelihood and the best
 //!    exact AICc wins (further down the ranking if all of them fail).
 //!
@@ -89,7 +90,7 @@ impl AutoArimaBuilder {
         self
     }
 
-    /// Whether to rank by CSS during the search (default: when `n > 150` or `m > 12`).
+    /// Whether to rank by CSS during the search (default: when `n > 150`, `m > 12` or a value is missing).
     #[must_use]
     pub fn approximation(mut self, on: bool) -> Self {
         self.inner.approximation = Some(on);
@@ -261,7 +262,13 @@ impl AutoArima {
             sd = 0;
         }
         d = d.min(self.max_d);
-        let approx = self.approximation.unwrap_or(y.len() > 150 || m > 12);
+        // The search scores candidates by CSS (residuals touched by a missing value are skipped) on long or
+        // seasonal series, as `auto.arima`, and also on any series with missing values, whatever its length:
+        // the exact likelihood then needs the full Kalman filter, `O(k²)` per step instead of the `O(r)`
+        // Chandrasekhar recursion. Only the best few CSS candidates are refitted by exact ML (see below), so the
+        // model returned always carries the exact likelihood.
+        let has_gaps = present < y.len();
+        let approx = self.approximation.unwrap_or(y.len() > 150 || m > 12 || has_gaps);
         let mut cache: HashMap<Key, Option<f64>> = HashMap::new();
         let mut fits: HashMap<Key, FittedArima> = HashMap::new();
         let seasonal = m > 1;

@@ -4,7 +4,7 @@
 //!
 //! It needs no missing values, because the recursions track the rank-one change of the state covariance that a
 //! stationary start gives; a missing value would break that structure. [`super::kalman::filter_full`] handles
-//! those series.
+//! those series (with a low-rank correction of its steady state after gaps, in the same spirit).
 
 use super::kalman::{FilterStats, STEADY_TOL, arma_state_cov};
 
