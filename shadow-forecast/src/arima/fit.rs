@@ -7,7 +7,8 @@ use nalgebra::{DMatrix, DVector};
 use super::{
     chandrasekhar::{ArmaWorkspace, arma_end_state, filter_arma},
     css::css,
-    kalman::{EndState, FilterStats, StateSpace, filter_full},
+    filter::filter_full,
+    kalman::{EndState, FilterStats, StateSpace},
     model::{ArimaParams, ArmaCoefs, Spec},
     optim::{BAD_COST, MinimizeOptions, minimize},
     transform::{constrain_invertible, constrain_stationary, unconstrain_invertible, unconstrain_stationary},

@@ -9,7 +9,8 @@ use shadow_core::{Fit, FitInput, Forecaster, Predict, PredictRequest, Quantile, 
 use super::{
     auto::{kpss_stat, seasonal_strength},
     chandrasekhar::{ArmaWorkspace, arma_end_state, filter_arma},
-    kalman::{StateSpace, arma_state_cov, filter_full},
+    filter::filter_full,
+    kalman::{StateSpace, arma_state_cov},
     *,
 };
 

@@ -35,6 +35,7 @@ pub mod auto;
 pub mod batch;
 pub mod chandrasekhar;
 pub mod css;
+mod filter;
 pub mod fit;
 pub mod forecast;
 pub mod kalman;
