@@ -1,72 +1,17 @@
 //! The controller cycle end to end through config, the provider registry, the forecaster and the planner.
 
-use std::{sync::Arc, time::Duration};
+mod controller_support;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use controller_support::{config_text, end, registry, seeded, svc};
 use shadow::controller::Controller;
 use shadow_core::{
-    Environment, ManualClock, ResourceKind, ServiceId, TimeSeries,
+    Environment, ManualClock,
     config::ShadowConfig,
     memory::{InMemoryMetricSource, InMemoryProvisioner},
 };
-use shadow_providers::ProviderRegistry;
-
-const STEP: i64 = 300;
-
-fn end() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 6, 0, 0).unwrap()
-}
-
-/// Eight days of CPU up to `series_end`, with a daily cycle: 8 cores at night, 40 cores at 18:00. Values at
-/// or after `present_until` are missing.
-fn seeded(series_end: DateTime<Utc>, present_until: DateTime<Utc>) -> InMemoryMetricSource {
-    let days = 8;
-    let start = series_end - TimeDelta::days(days);
-    let n = (days * 86_400 / STEP) as usize;
-    let values = (0..n)
-        .map(|i| {
-            let t = start + TimeDelta::seconds(STEP * i as i64);
-            if t >= present_until {
-                return f64::NAN;
-            }
-            let hour = (t - end()).num_seconds().rem_euclid(86_400) as f64 / 3600.0 + 6.0;
-            let hour = hour % 24.0;
-            8.0 + 32.0 * (-((hour - 18.0) / 3.0).powi(2)).exp()
-        })
-        .collect();
-    let series = TimeSeries::new(start, Duration::from_secs(STEP as u64), values).unwrap();
-    let source = InMemoryMetricSource::new();
-    source.insert(&svc(), Environment::Live, ResourceKind::Cpu, &series);
-    source
-}
-
-fn config(dry_run: bool) -> ShadowConfig {
-    ShadowConfig::from_toml_str(&format!(
-        r#"
-        [controller]
-        interval = "1h"
-        history = "7d"
-        step = "5m"
-        dry_run = {dry_run}
-        [forecast]
-        horizon = "24h"
-        quantiles = [0.5, 0.9]
-        [metrics]
-        kind = "seeded"
-        [provisioner]
-        kind = "shared"
-        [[services]]
-        name = "checkout"
-        resources = ["cpu"]
-        [services.policy]
-        min_replicas = 2
-        max_replicas = 50
-        lead_time = "10m"
-        capacity.cpu = {{ per_instance = 2.0, target_utilisation = 0.8, threshold = 0.1 }}
-    "#
-    ))
-    .unwrap()
-}
 
 fn controller(
     source: InMemoryMetricSource,
@@ -74,14 +19,13 @@ fn controller(
     dry_run: bool,
     now: DateTime<Utc>,
 ) -> Controller {
-    let mut registry = ProviderRegistry::with_builtin();
-    registry.register_metric_source("seeded", Arc::new(move |_| Ok(Arc::new(source.clone()))));
-    registry.register_provisioner("shared", Arc::new(move |_| Ok(Arc::new(provisioner.clone()))));
-    Controller::from_config(config(dry_run), &registry, Arc::new(ManualClock::new(now))).unwrap()
-}
-
-fn svc() -> ServiceId {
-    ServiceId::new("checkout").unwrap()
+    let config = ShadowConfig::from_toml_str(&config_text(dry_run, 50)).unwrap();
+    Controller::from_config(
+        config,
+        &registry(&source, &provisioner),
+        Arc::new(ManualClock::new(now)),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
