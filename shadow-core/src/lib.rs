@@ -56,6 +56,7 @@ pub use traits::{
     health::{DynHealthProbe, HealthProbe, HealthStatus},
     metric::{DynMetricSource, MetricQuery, MetricSource},
     provisioner::{DynProvisioner, Provisioner, ProvisionerCapability},
+    switch_state::{DynSwitchStateStore, SwitchPhase, SwitchState, SwitchStateStore},
     traffic::{DynTrafficShifter, ShifterCapability, TrafficShifter, TrafficSplit},
 };
 

@@ -46,7 +46,7 @@
 //! | `datadog` | `datadog` | metric source | available |
 //! | `newrelic` | `newrelic` | metric source | available |
 //! | `aws` | `aws` | provisioner, traffic shifter | planned |
-//! | `nginx` | `nginx` | traffic shifter | planned |
+//! | `nginx` | `nginx` | traffic shifter, health probe | available |
 //! | `etcd` | `etcd` | dependency registry | planned |
 //! | `consul` | `consul` | dependency registry | planned |
 //!
@@ -58,6 +58,7 @@ pub mod datadog;
 pub mod http;
 pub mod memory;
 pub mod newrelic;
+pub mod nginx;
 pub mod prometheus;
 pub mod registry;
 

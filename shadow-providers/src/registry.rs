@@ -117,7 +117,7 @@ impl ProviderRegistry {
     }
 
     /// A registry with every kind compiled into this build: `memory` (see [`crate::memory`]), plus `prometheus`,
-    /// `datadog` and `newrelic` when their features are on.
+    /// `datadog`, `newrelic` and `nginx` when their features are on.
     #[must_use]
     pub fn with_builtin() -> Self {
         let mut registry = Self::new();
@@ -128,6 +128,8 @@ impl ProviderRegistry {
         crate::datadog::register_datadog(&mut registry);
         #[cfg(feature = "newrelic")]
         crate::newrelic::register_newrelic(&mut registry);
+        #[cfg(feature = "nginx")]
+        crate::nginx::register_nginx(&mut registry);
         registry
     }
 

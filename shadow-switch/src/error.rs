@@ -62,6 +62,18 @@ pub enum Error {
     #[error("traffic shifter failed before any traffic moved")]
     Shifter(#[source] shadow_core::Error),
 
+    /// The state store failed before traffic moved (load, or a save in preparing/verifying).
+    #[error("switch state store failed")]
+    State(#[source] shadow_core::Error),
+
+    /// The metric gate could not fetch or judge its metrics.
+    #[error("analysis failed")]
+    Analysis(#[source] shadow_core::Error),
+
+    /// The capacity for the switch window could not be computed from the forecast.
+    #[error("capacity from the forecast")]
+    Capacity(#[source] shadow_core::Error),
+
     /// Rolling back failed: traffic may still be at `split`, the last split the shifter confirmed.
     #[error("rollback failed; traffic is still at the last confirmed split ({split})")]
     RollbackFailed {

@@ -6,53 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shadow_core::{ServiceId, TrafficSplit, TrafficWeight};
 
-/// A phase of the switchover state machine.
-///
-/// ```text
-/// Preparing -> Verifying -> Shifting{0} -> ... -> Shifting{n-1} -> Promoted
-///                                  \______________________/
-///                                   any failure -> RollingBack -> RolledBack
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "phase")]
-pub enum Phase {
-    /// Applying the shadow's provisioning requests and waiting until it is ready.
-    Preparing,
-    /// Waiting until the shadow has been healthy for the whole settle window.
-    Verifying,
-    /// Holding step `step` (an index into the configured steps) while probing both sides.
-    Shifting {
-        /// The index of the step in [`shadow_core::config::SwitchConfig::steps`].
-        step: usize,
-    },
-    /// All traffic is on the shadow and it stayed healthy.
-    Promoted,
-    /// Making sure live can carry the load, then moving traffic back to it.
-    RollingBack,
-    /// All traffic is back on live.
-    RolledBack,
-}
-
-impl Phase {
-    /// Whether the state machine stops in this phase.
-    #[must_use]
-    pub const fn is_terminal(self) -> bool {
-        matches!(self, Phase::Promoted | Phase::RolledBack)
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Phase::Preparing => f.write_str("preparing"),
-            Phase::Verifying => f.write_str("verifying"),
-            Phase::Shifting { step } => write!(f, "shifting[{step}]"),
-            Phase::Promoted => f.write_str("promoted"),
-            Phase::RollingBack => f.write_str("rolling-back"),
-            Phase::RolledBack => f.write_str("rolled-back"),
-        }
-    }
-}
+/// A phase of the switchover state machine (defined in `shadow-core`, where the state store needs it).
+pub use shadow_core::SwitchPhase as Phase;
 
 /// One entry of the switchover log: a transition or a confirmed step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

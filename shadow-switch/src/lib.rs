@@ -7,8 +7,16 @@
 //! ```
 //!
 //! [`Switchover`] uses only the core traits ([`shadow_core::Provisioner`], [`shadow_core::TrafficShifter`],
-//! [`shadow_core::HealthProbe`], [`shadow_core::Clock`]), so the same code drives real providers, the in-memory
-//! fakes and the embedded demo. Its docs state the contract, idempotency and cancellation points.
+//! [`shadow_core::HealthProbe`], [`shadow_core::Clock`], and optionally [`shadow_core::SwitchStateStore`] and
+//! [`shadow_core::MetricSource`]), so the same code drives real providers, the in-memory fakes and the
+//! embedded demo. Its docs state the contract, idempotency, resume and cancellation points.
+//!
+//! - [`store::FileStateStore`] persists the state machine, one JSON file per service, so a killed controller
+//!   resumes (or rolls back) on restart.
+//! - [`analysis::Analysis`] is the metric gate: error rate and p99 latency of live and shadow, judged with
+//!   thresholds and a one-sided Mann–Whitney test.
+//! - [`capacity`] sizes the shadow for the switch window and live for a rollback from the forecast.
+//! - [`metrics::SwitchMetrics`] exports phase changes in the Prometheus text format.
 //!
 //! ```no_run
 //! # async fn demo(
@@ -42,10 +50,19 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod analysis;
+mod builder;
+pub mod capacity;
 pub mod error;
 pub mod event;
+pub mod metrics;
+pub mod store;
 mod switchover;
 
+pub use analysis::{Analysis, AnalysisConfig, Verdict};
+pub use builder::{ResumePolicy, SwitchoverBuilder};
 pub use error::{Error, Result};
 pub use event::{Phase, SwitchEvent, SwitchReport};
-pub use switchover::{SwitchRequest, Switchover, SwitchoverBuilder};
+pub use metrics::SwitchMetrics;
+pub use store::FileStateStore;
+pub use switchover::{SwitchRequest, Switchover};

@@ -285,6 +285,10 @@ async fn scales_live_up_before_moving_traffic_back() {
             "shadow 25%",
             "shadow 50%",
             "apply live 8",
+            // Live had to be scaled, so its new replicas take traffic back step by step.
+            "shadow 25%",
+            "shadow 5%",
+            "shadow 1%",
             "shadow 0%"
         ]
     );

@@ -7,6 +7,7 @@
 //! | [`InMemoryTrafficShifter`] | [`TrafficShifter`](crate::TrafficShifter) |
 //! | [`InMemoryDependencyRegistry`] | [`DependencyRegistry`](crate::DependencyRegistry) |
 //! | [`InMemoryHealthProbe`] | [`HealthProbe`](crate::HealthProbe) |
+//! | [`InMemorySwitchStateStore`] | [`SwitchStateStore`](crate::SwitchStateStore) |
 //! | [`MeanForecaster`] | [`Forecaster`](crate::Forecaster) (through [`Fit`](crate::Fit) + [`Named`](crate::Named)) |
 //!
 //! Every type is deterministic, `Debug + Send + Sync`, and cheap to clone: a clone is another handle to the same
@@ -42,6 +43,7 @@ mod forecaster;
 mod health;
 mod metric;
 mod provisioner;
+mod switch_state;
 mod traffic;
 
 #[cfg(test)]
@@ -52,6 +54,7 @@ pub use forecaster::{FittedMean, MeanForecaster};
 pub use health::InMemoryHealthProbe;
 pub use metric::InMemoryMetricSource;
 pub use provisioner::InMemoryProvisioner;
+pub use switch_state::InMemorySwitchStateStore;
 pub use traffic::InMemoryTrafficShifter;
 
 /// The provider name every in-memory fake reports, and the provider kind that selects them in config.

@@ -9,4 +9,5 @@ pub mod forecaster;
 pub mod health;
 pub mod metric;
 pub mod provisioner;
+pub mod switch_state;
 pub mod traffic;
