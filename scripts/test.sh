@@ -9,7 +9,7 @@ set -euo pipefail
 
 # The real services started before `cargo test`. To add one, write its four svc_NAME_*
 # functions in scripts/services.sh and add NAME here.
-SHADOW_SERVICES=(prometheus)
+SHADOW_SERVICES=(prometheus nginx)
 
 usage() {
   cat <<'EOF'

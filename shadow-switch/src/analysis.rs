@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 /// a metric is **inconclusive**, which passes and is logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct AnalysisConfig {
     /// The resource kind of the error rate (errors per request, `0..=1`). Default: `error_rate`.
     pub error_rate: String,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// bin = "/usr/sbin/nginx"                    # default: `nginx` on PATH
 /// conf = "/etc/nginx/nginx.conf"             # the main config, for `nginx -t` and `-s reload`
 /// prefix = "/var/lib/nginx"                  # optional `-p` prefix
+/// pid_file = "/run/nginx.pid"                # optional: wait until pre-reload workers stop serving
 /// include_dir = "/etc/nginx/conf.d"          # the main config includes `<include_dir>/*.conf` inside http {}
 /// reload_timeout = "10s"                     # how long to wait for the new workers to serve the new weights
 ///
@@ -33,6 +34,10 @@ pub struct NginxConfig {
     /// The `-p` prefix of the running nginx, if it was started with one.
     #[serde(alias = "SHADOW_NGINX_PREFIX")]
     pub prefix: Option<PathBuf>,
+    /// The pid file of the nginx master (the `pid` directive). When set, a weight change is confirmed only
+    /// once every worker that ran before the reload has exited or started shutting down (and so stopped
+    /// taking requests), not just when a new worker serves the new weights. Linux only (reads `/proc`).
+    pub pid_file: Option<PathBuf>,
     /// The directory whose `*.conf` files the main config includes inside `http {}`. Shadow writes
     /// `shadow-<service>.conf` there.
     pub include_dir: Option<PathBuf>,
@@ -52,6 +57,7 @@ impl Default for NginxConfig {
             bin: None,
             conf: None,
             prefix: None,
+            pid_file: None,
             include_dir: None,
             reload_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(2),

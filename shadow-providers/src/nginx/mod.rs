@@ -89,13 +89,15 @@ mod builder {
             Self::default()
         }
 
-        /// Reads `SHADOW_NGINX_BIN`, `SHADOW_NGINX_PREFIX` and `SHADOW_NGINX_CONF_DIR` (which holds
-        /// `nginx.conf` and the included `conf.d/`), as `scripts/services.sh` exports them.
+        /// Reads `SHADOW_NGINX_BIN`, `SHADOW_NGINX_PREFIX` (which holds `nginx.pid`) and
+        /// `SHADOW_NGINX_CONF_DIR` (which holds `nginx.conf` and the included `conf.d/`), as
+        /// `scripts/services.sh` exports them.
         pub fn from_env() -> Self {
             let mut config = NginxConfig::default();
             let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
             config.bin = var("SHADOW_NGINX_BIN");
             config.prefix = var("SHADOW_NGINX_PREFIX");
+            config.pid_file = config.prefix.as_ref().map(|p| p.join("nginx.pid"));
             if let Some(dir) = var("SHADOW_NGINX_CONF_DIR") {
                 config.conf = Some(dir.join("nginx.conf"));
                 config.include_dir = Some(dir.join("conf.d"));

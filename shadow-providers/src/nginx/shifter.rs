@@ -26,7 +26,8 @@ use super::{
 /// `set_weights` renders `shadow-<service>.conf` (an `upstream` with the live and shadow servers, weighted,
 /// and a `server` block that proxies to it), writes it atomically (temporary file, fsync, rename), runs
 /// `nginx -t`, reloads nginx, and then reads the split back from the running workers (`GET /.shadow/split`
-/// on the service's `listen` address) until they serve the new generation. A side with weight 0 is marked
+/// on the service's `listen` address) until they serve the new generation and (with a pid file) every
+/// worker from before the reload has exited or started shutting down. A side with weight 0 is marked
 /// `down`, so nginx sends it no new requests and lets requests in flight finish.
 ///
 /// # Errors
@@ -45,6 +46,7 @@ pub struct NginxShifter {
     bin: PathBuf,
     conf: Option<PathBuf>,
     prefix: Option<PathBuf>,
+    pid_file: Option<PathBuf>,
     include_dir: PathBuf,
     reload_timeout: Duration,
     request_timeout: Duration,
@@ -81,6 +83,7 @@ impl NginxShifter {
             bin: cfg.bin.unwrap_or_else(|| PathBuf::from("nginx")),
             conf: cfg.conf,
             prefix: cfg.prefix,
+            pid_file: cfg.pid_file,
             include_dir,
             reload_timeout: cfg.reload_timeout,
             request_timeout: cfg.request_timeout,
@@ -157,6 +160,45 @@ impl NginxShifter {
         }
         parse_status(&up.service, &body)
     }
+}
+
+impl NginxShifter {
+    /// The pids of the master's workers that are serving now (empty without a pid file or off Linux).
+    fn workers(&self) -> Vec<u32> {
+        let Some(master) = self
+            .pid_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| parent_of(*pid) == Some(master) && worker_serving(*pid))
+            .collect()
+    }
+}
+
+/// The parent pid from `/proc/<pid>/stat` (the field after the parenthesised command name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` is an nginx worker that still takes requests: it exists and its title is not yet
+/// "worker process is shutting down" (nginx sets that title when it closes its listeners and idle
+/// connections on a graceful stop).
+fn worker_serving(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            let title = String::from_utf8_lossy(&c);
+            title.contains("worker process") && !title.contains("shutting down")
+        })
+        .unwrap_or(false)
 }
 
 /// Writes `text` to `path` atomically: a temporary file in the same directory (not matching `*.conf`), fsync,
@@ -245,6 +287,7 @@ impl TrafficShifter for NginxShifter {
             }
         }
         let started = Instant::now();
+        let old_workers = self.workers();
         match self.run_nginx(&["-s", "reload"]).await {
             Ok(Ok(())) => {}
             Ok(Err(stderr)) => {
@@ -264,8 +307,16 @@ impl TrafficShifter for NginxShifter {
         while started.elapsed() < self.reload_timeout {
             match self.read_back(up).await {
                 Ok((got, g)) if g == generation => {
-                    info!(service = %service, split = %got, generation, took = ?started.elapsed(), "nginx serves new weights");
-                    return Ok(got);
+                    let serving: Vec<u32> = old_workers
+                        .iter()
+                        .copied()
+                        .filter(|p| worker_serving(*p))
+                        .collect();
+                    if serving.is_empty() {
+                        info!(service = %service, split = %got, generation, took = ?started.elapsed(), "nginx serves new weights");
+                        return Ok(got);
+                    }
+                    last = Some(format!("old workers {serving:?} still serving"));
                 }
                 Ok((_, g)) => last = Some(format!("still generation {g}")),
                 Err(e) => last = Some(e.to_string()),
