@@ -185,7 +185,8 @@ impl Analysis {
     /// Fetches both metrics of both sides over `[now - min(window, max_window), now)` and judges them.
     ///
     /// # Errors
-    /// [`Error::Analysis`] when a fetch fails: the gate cannot vouch for the shadow, so the caller rolls back.
+    /// [`Error::Analysis`] when a fetch fails (other than [`shadow_core::Error::NotFound`], which counts as no
+    /// data): the gate cannot vouch for the shadow, so the caller rolls back.
     pub async fn judge(
         &self,
         service: &ServiceId,
@@ -202,15 +203,18 @@ impl Analysis {
                 let query = MetricQuery::new(service.clone(), kind.clone(), range, self.config.step)
                     .map_err(Error::Analysis)?
                     .in_environment(env);
-                let series = self.source.fetch(&query).await.map_err(Error::Analysis)?;
-                sides.push(
-                    series
+                let values = match self.source.fetch(&query).await {
+                    Ok(series) => series
                         .values()
                         .iter()
                         .copied()
                         .filter(|v| v.is_finite())
-                        .collect::<Vec<f64>>(),
-                );
+                        .collect(),
+                    // A metric the source does not know has no data: inconclusive, like a gap.
+                    Err(shadow_core::Error::NotFound { .. }) => Vec::new(),
+                    Err(e) => return Err(Error::Analysis(e)),
+                };
+                sides.push(values);
             }
             checks.push(self.compare(kind.as_str(), &sides[0], &sides[1], is_error));
         }

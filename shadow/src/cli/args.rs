@@ -124,15 +124,56 @@ pub struct SimulateArgs {
     pub chart: Option<PathBuf>,
 }
 
-/// Arguments of `shadow switch`.
+/// Arguments of `shadow switch`: `shadow switch --config FILE` runs (or resumes) a switchover;
+/// `shadow switch status --config FILE` shows its persisted state.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SwitchArgs {
+    /// `status`: show the persisted state instead of running.
+    #[command(subcommand)]
+    pub action: Option<SwitchAction>,
     /// The config file.
     #[arg(long)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     /// The service to switch; default: the only service in the config.
     #[arg(long)]
     pub service: Option<String>,
+    /// Where the switchover state is persisted (one JSON file per service). Default: `.shadow-switch/` next
+    /// to the config file. A run that finds an unfinished switchover there resumes it.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Write the switchover metrics (Prometheus text format) to this file after every phase change, for the
+    /// node exporter's textfile collector.
+    #[arg(long)]
+    pub metrics_file: Option<PathBuf>,
+    /// Gate every step on the error rate and p99 latency of both sides from the `[metrics]` source (resource
+    /// kinds `error_rate` and `latency_p99`), judged with a Mann-Whitney test.
+    #[arg(long)]
+    pub analysis: bool,
+    /// What a resumed, interrupted shift does: `continue` (re-check, then go on) or `roll-back`.
+    #[arg(long, default_value = "continue", value_parser = ["continue", "roll-back"])]
+    pub on_resume: String,
+}
+
+/// Subcommands of `shadow switch`.
+#[derive(Debug, Subcommand)]
+pub enum SwitchAction {
+    /// Show the persisted switchover state and the split the traffic shifter reports.
+    Status(SwitchStatusArgs),
+}
+
+/// Arguments of `shadow switch status`.
+#[derive(Debug, Args)]
+pub struct SwitchStatusArgs {
+    /// The config file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The service; default: the only service in the config.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The state directory, as for `shadow switch`.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Arguments of `shadow run`.
