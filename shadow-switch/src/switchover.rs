@@ -139,6 +139,8 @@ struct Run<'a> {
     run_id: String,
     revision: u64,
     phase: Phase,
+    /// The last phase entered in this process (for the transition counters).
+    entered: Option<Phase>,
     split: TrafficSplit,
 }
 
@@ -204,6 +206,7 @@ impl Switchover {
             run_id: last.idempotency_key(),
             revision: stored.as_ref().map_or(0, |s| s.revision),
             phase: Phase::Preparing,
+            entered: None,
             split: TrafficSplit::ALL_LIVE,
         };
         match stored {
@@ -317,7 +320,8 @@ impl Run<'_> {
 
     /// Logs, exports and persists a phase change (or a confirmed split within a phase).
     async fn enter(&mut self, phase: Phase, detail: String) -> shadow_core::Result<()> {
-        let entered = phase != self.phase;
+        let entered = self.entered != Some(phase);
+        self.entered = Some(phase);
         self.phase = phase;
         self.record(entered, detail.clone());
         self.persist(None, detail).await

@@ -138,6 +138,8 @@ async fn persists_every_transition_and_a_finished_run_is_a_no_op() {
     assert_eq!(shifts(&w).len(), before);
     assert_eq!(w.prov.history().len(), 1);
     assert_eq!(w.metrics.transitions(&svc(), Phase::Promoted), 1);
+    assert_eq!(w.metrics.transitions(&svc(), Phase::Preparing), 1);
+    assert_eq!(w.metrics.transitions(&svc(), Phase::Shifting { step: 0 }), 5);
 }
 
 #[tokio::test]
