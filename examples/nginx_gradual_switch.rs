@@ -43,6 +43,9 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
+/// Every answer: when it came and whether the shadow gave it.
+type Seen = Arc<Mutex<Vec<(DateTime<Utc>, bool)>>>;
+
 /// A backend that answers every request with its side's name.
 async fn backend(side: &'static str) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -76,7 +79,7 @@ async fn backend(side: &'static str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Sends requests one after another on keep-alive connections, recording (time, answered by shadow).
-async fn client(target: SocketAddr, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<(DateTime<Utc>, bool)>>>) {
+async fn client(target: SocketAddr, stop: Arc<AtomicBool>, seen: Seen) {
     let mut conn: Option<TcpStream> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(8));
     while !stop.load(Ordering::SeqCst) {

@@ -281,7 +281,7 @@ fn print_load(name: &str, load: &LoadReport) {
     }
 }
 
-fn event<'a>(events: &'a [SwitchEvent], phase: Phase) -> &'a SwitchEvent {
+fn event(events: &[SwitchEvent], phase: Phase) -> &SwitchEvent {
     events
         .iter()
         .find(|e| e.phase == phase)
