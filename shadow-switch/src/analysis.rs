@@ -1,4 +1,4 @@
-//! The metric gate: error rate and p99 latency of live and shadow from a [`MetricSource`], judged shadow
+//! The metric gate: error rate and p99 latency of live and shadow from a [`MetricSource`](shadow_core::MetricSource), judged shadow
 //! against live with thresholds and a one-sided Mann–Whitney U test, as Kayenta's canary judge does.
 
 use std::{fmt, sync::Arc, time::Duration};
