@@ -519,9 +519,13 @@ _svc_nginx_bin() {
   if _svc_have nginx; then command -v nginx; elif [[ -x /usr/sbin/nginx ]]; then echo /usr/sbin/nginx; else return 1; fi
 }
 
+# The Lua module (libnginx-mod-http-lua) is only for tests/tests/nginx_lua_balancer.rs, which measures a
+# reload-free Lua balancer against the reload-based nginx shifter; the shifter itself does not need it.
+SHADOW_NGINX_LUA_MODULE=/usr/lib/nginx/modules/ngx_http_lua_module.so
+
 svc_nginx_install() {
-  if _svc_nginx_bin >/dev/null; then return 0; fi
-  _svc_apt_install --daemon nginx -- nginx
+  if _svc_nginx_bin >/dev/null && [[ -e "$SHADOW_NGINX_LUA_MODULE" ]]; then return 0; fi
+  _svc_apt_install --daemon nginx -- nginx libnginx-mod-http-lua
 }
 
 svc_nginx_start() {
