@@ -549,3 +549,60 @@ async fn scenario_4_killed_mid_shift_resumes_from_persisted_state() {
     );
     assert_eq!(rig.calls.lock().unwrap().len(), calls_before + 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_shifter_and_probe_pass_conformance_and_never_half_apply() {
+    use shadow_core::{TrafficShifter, TrafficWeight, conformance};
+    if !nginx_env() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let rig = Rig::new("conf").await;
+    let shifter = rig.builder().build_shifter().unwrap();
+    // Before the first set_weights nginx has nothing for the service.
+    assert!(matches!(
+        shifter.weights(&rig.service).await,
+        Err(shadow_core::Error::NotFound { .. })
+    ));
+    shifter
+        .set_weights(&rig.service, TrafficSplit::ALL_LIVE)
+        .await
+        .unwrap();
+    conformance::traffic_shifter(&shifter, &rig.service).await;
+    let probe = rig.builder().build_probe().unwrap();
+    for (env, backend) in [(Environment::Live, &rig.live), (Environment::Shadow, &rig.shadow)] {
+        let flag = backend.healthy.clone();
+        conformance::health_probe(&probe, &rig.service, env, |ok| {
+            flag.store(ok, Ordering::SeqCst);
+            async {}
+        })
+        .await;
+    }
+
+    // A change that `nginx -t` rejects (here: another file defines the same upstream) fails with a config
+    // error, restores the previous file, and leaves nginx serving the previous split.
+    let five = TrafficSplit::to_shadow(TrafficWeight::from_percent(5.0).unwrap());
+    shifter.set_weights(&rig.service, five).await.unwrap();
+    let file = shifter.file_path(&rig.service).unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    let clash = file.with_file_name(format!("zz-clash-{}.conf", rig.service));
+    std::fs::write(
+        &clash,
+        format!("upstream shadow_{} {{ server 127.0.0.1:9; }}\n", rig.service),
+    )
+    .unwrap();
+    let err = shifter
+        .set_weights(&rig.service, TrafficSplit::ALL_SHADOW)
+        .await
+        .unwrap_err();
+    std::fs::remove_file(&clash).unwrap();
+    let text = err.to_string();
+    println!("rejected change: {text}");
+    assert!(
+        text.contains("nginx -t rejected the rendered upstream") && text.contains("duplicate upstream"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert_eq!(shifter.weights(&rig.service).await.unwrap(), five);
+    rig.cleanup().await;
+}
