@@ -21,6 +21,10 @@ pub const FILE_STORE: &str = "file";
 /// - The revision check of [`SwitchStateStore::save`] runs under a lock, so saves from one process never
 ///   interleave.
 ///
+/// # Caveats
+/// The file operations are synchronous (a few hundred bytes each, a handful per step); they run on the
+/// calling task.
+///
 /// # Assumptions
 /// One controller process writes a service's state at a time. Two processes on one directory are caught by
 /// the revision check only when their saves do not race between read and rename; use a store with
