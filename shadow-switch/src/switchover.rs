@@ -529,8 +529,16 @@ impl Run<'_> {
                         .roll_back(format!("resumed at step {step}; resume policy is roll-back"))
                         .await;
                 }
+                // The crash hit after the next step's split was applied but before it was confirmed: go on
+                // from that step rather than moving traffic back to this one.
+                let next = sw.steps.get(step + 1).map(|w| TrafficSplit::to_shadow(*w));
+                let from = if Some(actual) == stored.pending && stored.pending == next {
+                    step + 1
+                } else {
+                    step
+                };
                 match sw.gate(&svc, Some(sw.dwell)).await {
-                    Ok(_) => self.shift_from(step).await,
+                    Ok(_) => self.shift_from(from).await,
                     Err(why) => self.roll_back(format!("resumed at step {step}: {why}")).await,
                 }
             }

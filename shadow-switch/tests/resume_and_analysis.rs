@@ -184,6 +184,21 @@ async fn resumes_when_the_crash_hit_between_write_ahead_and_apply() {
 }
 
 #[tokio::test]
+async fn resumes_from_the_next_step_when_the_crash_hit_after_apply() {
+    // Saved "applying 50 %", the shifter applied it, and the controller died before confirming.
+    let w = world();
+    w.shifter.set_split(&svc(), split(50.0));
+    w.crashed_at(2, split(25.0), Some(split(50.0))).await;
+    let report = w
+        .switchover(ResumePolicy::Continue, None)
+        .run(&request())
+        .await
+        .unwrap();
+    assert_eq!(report.phase, Phase::Promoted);
+    assert_eq!(shifts(&w), [50.0, 100.0]);
+}
+
+#[tokio::test]
 async fn rolls_back_a_split_nobody_decided_or_a_failing_side_or_by_policy() {
     // Someone moved traffic to 40 % by hand while the controller was down.
     let w = world();

@@ -52,9 +52,23 @@ fn nginx_env() -> bool {
     have
 }
 
+/// A free port for nginx to listen on, below the kernel's ephemeral range: a port from that range could be
+/// taken as the local port of some outgoing connection between this check and nginx's reload.
 fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768)
+        .clamp(12_000, 65_535);
+    let span = low - 11_000;
+    let seed = std::process::id() * 7_919 + NEXT.fetch_add(1, Ordering::SeqCst) * 104_729;
+    (0..span)
+        .map(|i| 11_000 + (seed + i * 7_919) % span)
+        .find_map(|port| std::net::TcpListener::bind(("127.0.0.1", port as u16)).ok())
+        .and_then(|l| l.local_addr().ok())
+        .expect("no free port below the ephemeral range")
 }
 
 struct Rig {
@@ -604,5 +618,106 @@ async fn nginx_shifter_and_probe_pass_conformance_and_never_half_apply() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     assert_eq!(shifter.weights(&rig.service).await.unwrap(), five);
+    rig.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_switch_cli_runs_through_nginx_and_resumes_after_a_kill() {
+    use shadow::cli::{
+        args::{SwitchAction, SwitchArgs, SwitchStatusArgs},
+        switch,
+    };
+    use shadow_core::TrafficShifter;
+    if !nginx_env() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let rig = Rig::new("cli").await;
+    let var = |k: &str| std::env::var(k).unwrap();
+    let conf_dir = PathBuf::from(var("SHADOW_NGINX_CONF_DIR"));
+    let prefix = PathBuf::from(var("SHADOW_NGINX_PREFIX"));
+    let nginx = format!(
+        "kind = \"nginx\"\nbin = \"{}\"\nconf = \"{}\"\nprefix = \"{}\"\npid_file = \"{}\"\ninclude_dir = \"{}\"\n\
+         services.{svc} = {{ listen = \"{}\", live = [\"{}\"], shadow = [\"{}\"] }}\n",
+        var("SHADOW_NGINX_BIN"),
+        conf_dir.join("nginx.conf").display(),
+        prefix.display(),
+        prefix.join("nginx.pid").display(),
+        conf_dir.join("conf.d").display(),
+        rig.listen,
+        rig.live.addr,
+        rig.shadow.addr,
+        svc = rig.service,
+    );
+    let config = format!(
+        "[provisioner]\nkind = \"memory\"\nservices = {{ {svc} = 3 }}\n[traffic]\n{nginx}[health]\n{nginx}\
+         [switch]\nsteps = [10.0, 50.0, 100.0]\ndwell = \"1500ms\"\nsettle = \"200ms\"\nprobe_interval = \"100ms\"\n\
+         [[services]]\nname = \"{svc}\"\nresources = [\"cpu\"]\n\
+         policy = {{ min_replicas = 2, max_replicas = 9, lead_time = \"1m\", capacity.cpu = {{ per_instance = 2.0 }} }}\n",
+        svc = rig.service,
+    );
+    let dir = rig.state_dir.clone();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("shadow.toml");
+    std::fs::write(&path, config).unwrap();
+    let args = || SwitchArgs {
+        action: None,
+        config: Some(path.clone()),
+        service: None,
+        state_dir: Some(dir.join("state")),
+        metrics_file: Some(dir.join("switch.prom")),
+        analysis: false,
+        on_resume: "continue".into(),
+    };
+
+    // Kill the command while it holds 50 %, then run it again: it resumes there and promotes.
+    let first = tokio::spawn(switch::main(args()));
+    let shifter = rig.builder().build_shifter().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shifter
+        .weights(&rig.service)
+        .await
+        .map(|s| s.shadow.percent())
+        .ok()
+        != Some(50.0)
+    {
+        assert!(!first.is_finished(), "the command ended early: {:?}", first.await);
+        assert!(Instant::now() < deadline, "the command never reached 50 %");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.abort();
+    let _ = first.await;
+    let state =
+        std::fs::read_to_string(dir.join("state").join(format!("{}.switch.json", rig.service))).unwrap();
+    // Killed holding 50 %: either confirmed (step 1) or applied but not yet confirmed (step 0, pending 50 %).
+    assert!(
+        state.contains("\"step\": 1") || state.contains("\"pending\": {\n    \"shadow\": 5000"),
+        "{state}"
+    );
+    switch::main(args()).await.unwrap();
+    let state =
+        std::fs::read_to_string(dir.join("state").join(format!("{}.switch.json", rig.service))).unwrap();
+    assert!(state.contains("\"phase\": \"promoted\""), "{state}");
+    assert!(state.contains("\"shadow\": 10000"), "{state}");
+    assert_eq!(
+        shifter.weights(&rig.service).await.unwrap(),
+        TrafficSplit::ALL_SHADOW
+    );
+    let prom = std::fs::read_to_string(dir.join("switch.prom")).unwrap();
+    assert!(prom.contains(&format!(
+        "shadow_switch_phase{{service=\"{}\",phase=\"promoted\"}} 1",
+        rig.service
+    )));
+    switch::main(SwitchArgs {
+        action: Some(SwitchAction::Status(SwitchStatusArgs {
+            config: path.clone(),
+            service: None,
+            state_dir: Some(dir.join("state")),
+        })),
+        config: None,
+        ..args()
+    })
+    .await
+    .unwrap();
     rig.cleanup().await;
 }
