@@ -623,10 +623,6 @@ async fn nginx_shifter_and_probe_pass_conformance_and_never_half_apply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shadow_switch_cli_runs_through_nginx_and_resumes_after_a_kill() {
-    use shadow::cli::{
-        args::{SwitchAction, SwitchArgs, SwitchStatusArgs},
-        switch,
-    };
     use shadow_core::TrafficShifter;
     if !nginx_env() {
         return;
@@ -660,18 +656,24 @@ async fn shadow_switch_cli_runs_through_nginx_and_resumes_after_a_kill() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("shadow.toml");
     std::fs::write(&path, config).unwrap();
-    let args = || SwitchArgs {
-        action: None,
-        config: Some(path.clone()),
-        service: None,
-        state_dir: Some(dir.join("state")),
-        metrics_file: Some(dir.join("switch.prom")),
-        analysis: false,
-        on_resume: "continue".into(),
+    let state_dir = dir.join("state");
+    let metrics_file = dir.join("switch.prom");
+    // The real command in a separate process, so that it can be killed with SIGKILL at an arbitrary point.
+    let command = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shadow_cli"));
+        cmd.arg("switch")
+            .arg("--config")
+            .arg(&path)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .arg("--metrics-file")
+            .arg(&metrics_file)
+            .stdin(std::process::Stdio::null());
+        cmd
     };
 
-    // Kill the command while it holds 50 %, then run it again: it resumes there and promotes.
-    let first = tokio::spawn(switch::main(args()));
+    // Kill the command with SIGKILL while it holds 50 %, then run it again: it resumes there and promotes.
+    let mut first = command().spawn().expect("start the shadow command");
     let shifter = rig.builder().build_shifter().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while shifter
@@ -681,22 +683,33 @@ async fn shadow_switch_cli_runs_through_nginx_and_resumes_after_a_kill() {
         .ok()
         != Some(50.0)
     {
-        assert!(!first.is_finished(), "the command ended early: {:?}", first.await);
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the command ended early with {status}");
+        }
         assert!(Instant::now() < deadline, "the command never reached 50 %");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    first.abort();
-    let _ = first.await;
-    let state =
-        std::fs::read_to_string(dir.join("state").join(format!("{}.switch.json", rig.service))).unwrap();
+    first.kill().unwrap(); // SIGKILL: no destructor, no flush, no signal handler runs.
+    let status = first.wait().unwrap();
+    assert!(!status.success(), "the killed command reported success: {status}");
+    let state_file = state_dir.join(format!("{}.switch.json", rig.service));
+    let state = std::fs::read_to_string(&state_file).unwrap();
     // Killed holding 50 %: either confirmed (step 1) or applied but not yet confirmed (step 0, pending 50 %).
     assert!(
         state.contains("\"step\": 1") || state.contains("\"pending\": {\n    \"shadow\": 5000"),
         "{state}"
     );
-    switch::main(args()).await.unwrap();
-    let state =
-        std::fs::read_to_string(dir.join("state").join(format!("{}.switch.json", rig.service))).unwrap();
+    let mut again = command();
+    let second = tokio::task::spawn_blocking(move || again.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        second.status.success(),
+        "the restarted command failed: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let state = std::fs::read_to_string(&state_file).unwrap();
     assert!(state.contains("\"phase\": \"promoted\""), "{state}");
     assert!(state.contains("\"shadow\": 10000"), "{state}");
     assert_eq!(
@@ -708,16 +721,21 @@ async fn shadow_switch_cli_runs_through_nginx_and_resumes_after_a_kill() {
         "shadow_switch_phase{{service=\"{}\",phase=\"promoted\"}} 1",
         rig.service
     )));
-    switch::main(SwitchArgs {
-        action: Some(SwitchAction::Status(SwitchStatusArgs {
-            config: path.clone(),
-            service: None,
-            state_dir: Some(dir.join("state")),
-        })),
-        config: None,
-        ..args()
-    })
-    .await
-    .unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_shadow_cli"))
+        .arg("switch")
+        .arg("status")
+        .arg("--config")
+        .arg(&path)
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(shown.contains("promoted"), "{shown}");
     rig.cleanup().await;
 }

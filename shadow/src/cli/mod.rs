@@ -6,6 +6,7 @@ pub mod args;
 pub mod backtest;
 pub mod csv;
 pub mod demo;
+pub mod entry;
 pub mod forecast;
 pub mod run;
 pub mod simulate;
