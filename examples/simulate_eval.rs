@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p shadow-examples --example simulate_eval -- [--data ../shared/data] [--sweep]
-//!     [--charts DIR] [--json FILE]
+//!     [--charts DIR] [--json FILE] [--penalty X] [--quantile Q]
 //! ```
 //!
 //! Traces: every NAB file (`realAWSCloudwatch`, `realKnownCause`, `realTweets`), the Alibaba 2018 cluster CPU
@@ -27,6 +27,8 @@ use shadow::{
 
 struct Args {
     data: PathBuf,
+    penalty: Option<f64>,
+    quantile: Option<f64>,
     sweep: bool,
     charts: Option<PathBuf>,
     json: Option<PathBuf>,
@@ -35,6 +37,8 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         data: PathBuf::from("../shared/data"),
+        penalty: None,
+        quantile: None,
         sweep: false,
         charts: None,
         json: None,
@@ -44,6 +48,8 @@ fn parse_args() -> anyhow::Result<Args> {
         match a.as_str() {
             "--data" => args.data = it.next().context("--data needs a path")?.into(),
             "--sweep" => args.sweep = true,
+            "--penalty" => args.penalty = Some(it.next().context("--penalty needs a number")?.parse()?),
+            "--quantile" => args.quantile = Some(it.next().context("--quantile needs a number")?.parse()?),
             "--charts" => args.charts = Some(it.next().context("--charts needs a directory")?.into()),
             "--json" => args.json = Some(it.next().context("--json needs a file")?.into()),
             other => {
@@ -128,7 +134,12 @@ fn main() -> anyhow::Result<()> {
     println!(
         "skipped: google_cluster_2011_vms (each file covers 24 hours; the one-day warm-up leaves nothing to score)"
     );
-    let opts = SimOptions::default();
+    let mut opts = SimOptions::default();
+    if let Some(p) = args.penalty {
+        opts.prices.shortfall_penalty = p;
+    }
+    opts.proactive.level = args.quantile;
+    opts.validate()?;
     let started = Instant::now();
     let mut reports: Vec<(String, SimReport)> = Vec::new();
     let mut dominated = 0;

@@ -214,14 +214,15 @@ pub struct PriceTable {
     pub spot_interruptions_per_hour: f64,
     /// The cap on interruption risk: at most this share of the capacity runs on spot, in `[0, 1]`.
     pub max_spot_share: f64,
-    /// What one instance-hour of unmet demand costs (lost requests, SLO credits). With `on_demand` it sets
-    /// the demand quantile to plan for, `penalty / (penalty + on_demand)`.
+    /// What one minute with demand above the booted capacity costs (lost requests, SLO credits), as a
+    /// multiple of what the capacity that demand needs costs for that minute at the on-demand price. The
+    /// planner buys headroom only while it saves more in expected penalties than it costs.
     pub shortfall_penalty: f64,
 }
 
 impl Default for PriceTable {
     /// On-demand 1.0, reserved 0.6, spot 0.35, 0.05 spot interruptions per hour, at most 30 % spot, and a
-    /// shortfall penalty of 200 (so the planning quantile is 200/201 ≈ 0.995).
+    /// shortfall penalty of 65: one minute short costs as much as 65 minutes of the capacity needed.
     fn default() -> Self {
         Self {
             on_demand: 1.0,
@@ -229,7 +230,7 @@ impl Default for PriceTable {
             spot: 0.35,
             spot_interruptions_per_hour: 0.05,
             max_spot_share: 0.3,
-            shortfall_penalty: 200.0,
+            shortfall_penalty: 65.0,
         }
     }
 }

@@ -380,6 +380,50 @@ mod tests {
         }
 
         #[test]
+        fn monotone_in_demand(
+            values in proptest::collection::vec(0.0f64..100.0, 1..40),
+            extra in proptest::collection::vec(0.0f64..20.0, 40),
+        ) {
+            // More demand at every step never needs fewer replicas at any step, nor a lower peak.
+            let p = policy();
+            let more: Vec<f64> = values.iter().zip(&extra).map(|(v, e)| v + e).collect();
+            let a = plan(&curve(&values), &alloc(5), &p).unwrap();
+            let b = plan(&curve(&more), &alloc(5), &p).unwrap();
+            for (x, y) in a.steps.iter().zip(&b.steps) {
+                prop_assert!(x.required <= y.required);
+            }
+            prop_assert!(a.peak().unwrap().required <= b.peak().unwrap().required);
+        }
+
+        #[test]
+        fn step_planner_is_bounded_monotone_and_quiet(
+            observed in 0.0f64..200.0,
+            ahead in 0.0f64..200.0,
+            bump in 0.0f64..50.0,
+            current in 1u32..=20,
+        ) {
+            use std::collections::BTreeMap;
+            let decide = |obs: f64, ahead: f64| {
+                let mut sp = proactive::StepPlanner::new(policy()).unwrap();
+                let a = alloc(current);
+                let o = BTreeMap::from([(ResourceKind::Cpu, obs)]);
+                let h = BTreeMap::from([(ResourceKind::Cpu, ahead)]);
+                sp.decide(&proactive::StepInput { at: t0(), current: &a, observed: &o, ahead: &h, stale: false })
+                    .unwrap()
+                    .map_or(current, |r| r.target.0)
+            };
+            let p = policy();
+            let t = decide(observed, ahead);
+            prop_assert!(t >= p.min_replicas.0 && t <= p.max_replicas.0);
+            // Deterministic, and monotone in demand (a first decision has no scale-in history).
+            prop_assert_eq!(t, decide(observed, ahead));
+            prop_assert!(decide(observed + bump, ahead + bump) >= t);
+            // Demand that exactly needs the current replicas asks for nothing.
+            let n = f64::from(current);
+            prop_assert_eq!(decide(n, n), current);
+        }
+
+        #[test]
         fn no_request_when_demand_matches_capacity(n in 1u32..20, len in 1usize..30) {
             let plan = plan(&curve(&vec![f64::from(n); len]), &alloc(n), &policy()).unwrap();
             prop_assert!(plan.requests.is_empty());

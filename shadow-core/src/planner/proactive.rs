@@ -10,8 +10,9 @@
 //! clamped to `[min_replicas, max_replicas]`. Then:
 //!
 //! - **scale out** at once when the target exceeds the current replicas by more than the threshold share;
-//! - **scale in** only with fresh data, only to the largest target of the stabilisation window (hysteresis),
-//!   only when the surplus exceeds the threshold share, and by at most `max_scale_in_step` of the replicas.
+//! - **scale in** only with fresh data, only to the largest need of the bound ahead over the stabilisation
+//!   window (hysteresis) and never below what the demand now needs, only when the surplus exceeds the
+//!   threshold share, and by at most `max_scale_in_step` of the replicas.
 //!
 //! The planner holds the recent targets, not a clock: the same calls give the same requests.
 
@@ -98,7 +99,10 @@ impl StepPlanner {
         while self.recent.front().is_some_and(|(t, _)| *t <= input.at - window) {
             self.recent.pop_front();
         }
-        self.recent.push_back((input.at, want));
+        // The window holds what the bound ahead needed: a one-off burst in the observed demand raises the
+        // target while it lasts but is not held for the whole window.
+        self.recent
+            .push_back((input.at, self.policy.clamp(ahead_need.unwrap_or(0)).0));
         let current = input.current.desired.0;
         let threshold = self
             .policy
@@ -130,7 +134,7 @@ impl StepPlanner {
         if input.stale || now_need.is_none() {
             return Ok(None);
         }
-        let stable = self.recent.iter().map(|r| r.1).max().unwrap_or(want);
+        let stable = self.recent.iter().map(|r| r.1).max().unwrap_or(want).max(want);
         if stable >= current {
             return Ok(None);
         }

@@ -127,7 +127,7 @@ pub fn to_json(path: &str, r: &SimReport) -> serde_json::Value {
             "missing": r.missing,
             "scored_from": r.scored_from,
             "scored_minutes": r.scored_minutes,
-            "level": r.level,
+            "objective": r.objective,
             "refits": r.refits,
             "refit_failures": r.refit_failures,
         },
@@ -153,7 +153,7 @@ pub fn table(path: &str, r: &SimReport, opts: &SimOptions) -> String {
     let _ = writeln!(
         s,
         "scored {:.0} minutes from {} after a {} warm-up; {} boot; forecaster `{}` refitted {} times ({} \
-         failed); planning quantile {:.4}\n",
+         failed); headroom by {}\n",
         r.scored_minutes,
         r.scored_from.format("%Y-%m-%d %H:%M"),
         humantime::format_duration(opts.warm_up),
@@ -161,7 +161,7 @@ pub fn table(path: &str, r: &SimReport, opts: &SimOptions) -> String {
         opts.model,
         r.refits,
         r.refit_failures,
-        r.level
+        r.objective
     );
     let _ = writeln!(
         s,

@@ -153,6 +153,28 @@ impl Fleet {
         }
     }
 
+    /// As [`Fleet::set`], but moving capacity between purchase options never lowers the booted capacity:
+    /// a shrinking option keeps as many of its booted instances as the growing ones still have booting, up to
+    /// what the new total needs. They go at a later call, once the replacements serve.
+    pub(crate) fn set_make_before_break(&mut self, targets: [u32; 3], now: DateTime<Utc>) {
+        let total: u32 = targets.iter().sum();
+        let keep_serving = self.ready().min(total);
+        let serving_after: u32 = self.pools.iter().zip(targets).map(|(p, t)| p.ready.min(t)).sum();
+        let mut short = keep_serving.saturating_sub(serving_after);
+        let mut adjusted = targets;
+        for (k, pool) in self.pools.iter().enumerate() {
+            if short == 0 {
+                break;
+            }
+            if adjusted[k] < pool.ready {
+                let keep = (pool.ready - adjusted[k]).min(short);
+                adjusted[k] += keep;
+                short -= keep;
+            }
+        }
+        self.set(adjusted, now);
+    }
+
     /// Asks for `total` on-demand instances.
     pub(crate) fn set_total(&mut self, total: u32, now: DateTime<Utc>) {
         self.set([total, 0, 0], now);
@@ -215,6 +237,19 @@ mod tests {
         f.set_total(3, t0 + TimeDelta::minutes(7));
         f.set_total(4, t0 + TimeDelta::minutes(8));
         assert_eq!((f.ready(), f.actions, f.reversals), (3, 3, 2));
+    }
+
+    #[test]
+    fn moving_between_options_keeps_capacity_until_replacements_boot() {
+        let t0 = Utc.timestamp_opt(0, 0).unwrap();
+        let p = PriceTable::default();
+        let mut f = Fleet::new(10, TimeDelta::minutes(5), TimeDelta::minutes(1), &p, 1);
+        // Move 6 of 10 on-demand instances to reserved: the 6 on-demand stay until the reserved ones boot.
+        f.set_make_before_break([4, 6, 0], t0);
+        assert_eq!((f.ready(), f.desired()), (10, 16));
+        f.tick(t0 + TimeDelta::minutes(5));
+        f.set_make_before_break([4, 6, 0], t0 + TimeDelta::minutes(5));
+        assert_eq!((f.ready(), f.desired()), (10, 10));
     }
 
     #[test]

@@ -45,9 +45,9 @@ pub(crate) fn track(
             Ok(f) => {
                 // The forecast starts at the step after the history: `at`.
                 let p = f.point();
-                for i in at..(at + refit).min(n) {
-                    let k = i - at;
-                    ahead[i] = p.get(k + lead).copied().filter(|v| v.is_finite());
+                let end = (at + refit).min(n);
+                for (k, slot) in ahead[at..end].iter_mut().enumerate() {
+                    *slot = p.get(k + lead).copied().filter(|v| v.is_finite());
                 }
             }
             Err(e) => {

@@ -18,11 +18,13 @@
 //!   utilisation. Booting pods count as using nothing, as the HPA assumes for pods that are not ready.
 //! - `aws-predictive`: AWS-style predictive scaling: the HPA plus a floor from the hourly forecast, `ceil(point /
 //!   target)` one boot time ahead. It only scales out; scale-in is the HPA's.
-//! - `proactive`: ours. Every step, the [`SkillCalibrator`] bounds the demand one boot time ahead at the
-//!   newsvendor quantile `penalty / (penalty + on-demand price)`, calibrated on its own recent errors and taken
-//!   from the forecast or from persistence, whichever had the lower recent pinball loss (so it falls back to
-//!   reactive scaling where the forecast has no skill). The [`StepPlanner`] turns it into a target, never below
-//!   what the demand now needs, with hysteresis and bounded scale-in.
+//! - `proactive`: ours. Every step, the [`SkillCalibrator`] bounds the demand one boot time ahead from three
+//!   predictors (the forecast, persistence and a smoothed level), each calibrated on its own recent errors.
+//!   The headroom above a prediction is the one with the lowest expected cost: headroom at the on-demand
+//!   price against the price table's shortfall penalty, so heavy-tailed, non-recurring jumps are not chased
+//!   at any price. The predictor with the lowest expected cost wins, so the policy falls back to reactive
+//!   scaling (persistence) or a smoothed level where the forecast has no skill. The [`StepPlanner`] turns
+//!   the bound into a target, never below what the demand now needs, with hysteresis and bounded scale-in.
 //! - `cost-optimised`: the same decision, with headroom priced at spot rates, bought as a mix
 //!   ([`shadow_core::planner::cost::mix`]): a reserved base recomputed daily from the last week, on-demand up
 //!   to the point prediction, spot for the rest within the spot cap.
@@ -42,7 +44,10 @@ use serde::Serialize;
 use shadow_core::{Error, PriceTable, Result, TimeSeries};
 
 pub use self::score::PolicyScore;
-use shadow_core::planner::{calibrate::SkillCalibrator, proactive::StepPlanner};
+use shadow_core::planner::{
+    calibrate::{Objective, SkillCalibrator},
+    proactive::StepPlanner,
+};
 
 /// The policies the simulator compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -111,8 +116,10 @@ impl FromStr for PolicyKind {
 /// Knobs of our proactive policy (and of the cost-optimised one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProactiveOptions {
-    /// The planning quantile; `None` derives it from the price table (`penalty / (penalty + price)`).
+    /// A fixed planning quantile; `None` (the default) sizes headroom by expected cost from the price table.
     pub level: Option<f64>,
+    /// How quickly the smoothed level follows the demand.
+    pub smoothing: Duration,
     /// Extra headroom on top of the calibrated bound, as a share (0.1 = 10 %).
     pub headroom: f64,
     /// How many recent outcomes the calibration and the skill test look at.
@@ -129,6 +136,7 @@ impl Default for ProactiveOptions {
     fn default() -> Self {
         Self {
             level: None,
+            smoothing: Duration::from_secs(1800),
             headroom: 0.0,
             calibration_window: Duration::from_secs(2 * 86_400),
             stabilisation: Duration::from_secs(600),
@@ -253,8 +261,8 @@ pub struct SimReport {
     pub scored_days: f64,
     /// Missing steps in the trace (not scored).
     pub missing: usize,
-    /// The planning quantile of the proactive policy.
-    pub level: f64,
+    /// How the proactive policy sizes its headroom.
+    pub objective: String,
     /// Forecaster refits and how many failed.
     pub refits: usize,
     /// Refits that failed.
@@ -340,7 +348,7 @@ fn prepare(trace: &TimeSeries, opts: &SimOptions) -> Result<(TimeSeries, f64)> {
     }
     let present: Vec<f64> = trace.values().iter().copied().filter(|v| !v.is_nan()).collect();
     let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
-    if !(mean > 0.0) {
+    if mean.is_nan() || mean <= 0.0 {
         return Err(Error::invalid(
             "trace",
             "the mean demand is zero: nothing to scale",
@@ -360,11 +368,37 @@ fn steps_in(d: Duration, step: Duration) -> usize {
     (d.as_millis() / step.as_millis().max(1)) as usize
 }
 
+/// The predictors our policies calibrate: the forecast, persistence, the smoothed level and the recent peak
+/// (the largest demand of the last smoothing period: bursts cluster).
+pub(crate) const PREDICTORS: [&str; 4] = ["forecast", "persistence", "smoothed", "recent-peak"];
+
+/// The objective of our policies when headroom costs `price` per instance-hour.
+fn objective(opts: &SimOptions, price: f64) -> Objective {
+    match opts.proactive.level {
+        Some(q) => Objective::Quantile(q),
+        None => Objective::Cost {
+            ratio: price / (opts.prices.shortfall_penalty * opts.prices.on_demand),
+        },
+    }
+}
+
+/// Describes an objective in words.
+fn describe(o: Objective) -> String {
+    match o {
+        Objective::Quantile(q) => format!("quantile {q}"),
+        Objective::Cost { ratio } => format!("expected cost (headroom/penalty ratio {ratio:.4})"),
+    }
+}
+
 /// The calibrator and planner of one of our policies.
-fn our_planner(opts: &SimOptions, level: f64, step: Duration) -> Result<(SkillCalibrator, StepPlanner)> {
+fn our_planner(
+    opts: &SimOptions,
+    objective: Objective,
+    step: Duration,
+) -> Result<(SkillCalibrator, StepPlanner)> {
     let p = &opts.proactive;
     let window = steps_in(p.calibration_window, step).max(10);
-    let cal = SkillCalibrator::new(level, window, 1.0)?;
+    let cal = SkillCalibrator::new(objective, PREDICTORS.len(), window, 0.1)?;
     let cap = shadow_core::ResourceCapacity {
         per_instance: 1.0,
         target_utilisation: 1.0,

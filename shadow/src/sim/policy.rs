@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use shadow_core::{
     Allocation, Environment, Forecaster, Replicas, ResourceKind, Result, ServiceId, TimeSeries,
     planner::{
-        cost::{critical_ratio, mix, reserved_base},
+        cost::{mix, reserved_base},
         hpa::{Hpa, HpaBehavior},
         proactive::StepInput,
     },
@@ -14,10 +14,10 @@ use shadow_core::{
 };
 
 use super::{
-    PolicyKind, SimOptions, SimReport,
+    PolicyKind, SimOptions, SimReport, describe,
     fleet::Fleet,
     forecast::{ForecastTrack, track},
-    our_planner,
+    objective, our_planner,
     score::{PolicyScore, Tally, ramps},
     steps_in,
 };
@@ -113,14 +113,26 @@ impl<'a> Prepared<'a> {
         let score = match kind {
             PolicyKind::Hpa => run_hpa(demand, opts, clock, None)?,
             PolicyKind::AwsPredictive => run_hpa(demand, opts, clock, Some(fc))?,
-            PolicyKind::Proactive => {
-                let level = level(opts, opts.prices.on_demand)?;
-                run_ours(demand, opts, clock, fc, level, false, bound)?
-            }
+            PolicyKind::Proactive => run_ours(
+                demand,
+                opts,
+                clock,
+                fc,
+                objective(opts, opts.prices.on_demand),
+                false,
+                bound,
+            )?,
             PolicyKind::CostOptimised => {
                 // Headroom is bought on spot: its price is the spot price.
-                let level = level(opts, opts.prices.spot)?;
-                run_ours(demand, opts, clock, fc, level, true, bound)?
+                run_ours(
+                    demand,
+                    opts,
+                    clock,
+                    fc,
+                    objective(opts, opts.prices.spot),
+                    true,
+                    bound,
+                )?
             }
             PolicyKind::Oracle => run_oracle(demand, opts, clock)?,
         };
@@ -153,7 +165,7 @@ impl<'a> Prepared<'a> {
             scored_minutes,
             scored_days: scored_minutes / 1440.0,
             missing: demand.missing(),
-            level: level(opts, opts.prices.on_demand)?,
+            objective: describe(objective(opts, opts.prices.on_demand)),
             refits: self.fc.refits,
             refit_failures: self.fc.failures,
             policies,
@@ -161,14 +173,6 @@ impl<'a> Prepared<'a> {
             forecast: self.fc.ahead_at_target(clock.lead),
             bound,
         })
-    }
-}
-
-/// The planning quantile: the one asked for, or the newsvendor ratio for headroom at `price`.
-fn level(opts: &SimOptions, price: f64) -> Result<f64> {
-    match opts.proactive.level {
-        Some(l) => Ok(l),
-        None => critical_ratio(price, opts.prices.shortfall_penalty),
     }
 }
 
@@ -325,11 +329,16 @@ fn run_ours(
     opts: &SimOptions,
     clock: &Clock,
     fc: &ForecastTrack,
-    level: f64,
+    objective: shadow_core::planner::calibrate::Objective,
     mixed: bool,
     bound_out: &mut [Option<f64>],
 ) -> Result<PolicyScore> {
-    let (mut cal, mut planner) = our_planner(opts, level, demand.step())?;
+    let (mut cal, mut planner) = our_planner(opts, objective, demand.step())?;
+    let alpha = 1.0 - (-demand.step().as_secs_f64() / opts.proactive.smoothing.as_secs_f64().max(1e-9)).exp();
+    let mut smoothed: Option<f64> = None;
+
+    let peak_steps = steps_in(opts.proactive.smoothing, demand.step()).max(1);
+    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
     let values = demand.values();
     let service = ServiceId::new("trace")?;
     let day = steps_in(std::time::Duration::from_secs(86_400), demand.step()).max(1);
@@ -351,9 +360,26 @@ fn run_ours(
                 return Ok(());
             }
             cal.observe(i, d);
+            let level = smoothed.map_or(d, |s| s + alpha * (d - s));
+            smoothed = Some(level);
+            // Errors are relative to each prediction.
+            let scale = None;
             let forecast = fc.ahead[i];
-            let b = cal.bound(forecast, d);
-            cal.predict(i + clock.lead, forecast, d);
+            if recent.len() == peak_steps {
+                recent.pop_front();
+            }
+            recent.push_back(d);
+            let peak = recent.iter().copied().fold(0.0, f64::max);
+            let predictions = [forecast, Some(d), Some(level), Some(peak)];
+            let b = cal
+                .bound(&predictions, scale)
+                .unwrap_or(shadow_core::planner::calibrate::Bound {
+                    value: d,
+                    predictor: 1,
+                    predicted: d,
+                    headroom: 0.0,
+                });
+            cal.predict(i + clock.lead, &predictions, scale);
             let ahead = b.value * headroom;
             if let Some(slot) = bound_out.get_mut(i + clock.lead) {
                 *slot = Some(ahead);
@@ -387,9 +413,9 @@ fn run_ours(
                     fleet.commit(reserved);
                 }
             }
-            let point = if b.uses_forecast { forecast.unwrap_or(d) } else { d };
+            let point = b.predicted;
             let m = mix(total, reserved, need(point.max(d), opts), &opts.prices);
-            fleet.set([m.on_demand, m.reserved, m.spot], now);
+            fleet.set_make_before_break([m.on_demand, m.reserved, m.spot], now);
             Ok(())
         },
         start_replicas(opts),

@@ -20,10 +20,10 @@ fn trace(days: usize) -> TimeSeries {
 #[test]
 fn proactive_beats_reactive_on_a_periodic_trace() {
     let opts = SimOptions {
-        warm_up: Duration::from_secs(3 * 86_400),
+        warm_up: Duration::from_secs(4 * 86_400),
         ..SimOptions::default()
     };
-    let r = simulate(&trace(6), &opts).unwrap();
+    let r = simulate(&trace(7), &opts).unwrap();
     let mean: f64 = r.demand.values().iter().sum::<f64>() / r.demand.len() as f64;
     assert!((mean - 7.0).abs() < 1e-9, "scaled mean {mean}");
     assert_eq!(r.scored_minutes, 3.0 * 1440.0);
@@ -39,13 +39,21 @@ fn proactive_beats_reactive_on_a_periodic_trace() {
     let minutes = |p: &PolicyScore| p.under_provisioned_minutes;
     assert_eq!(minutes(hpa), 3.0 * 5.25);
     assert_eq!(minutes(oracle), 0.0);
-    // The proactive policy learned the daily jump from the forecast and booted ahead of it.
-    assert_eq!(minutes(pro), 0.0);
-    assert_eq!(pro.ramps_ready, pro.ramps);
+    // The proactive policy, sizing headroom by expected cost, accepts the one daily jump (a ramp it prices as
+    // 2 steps in 576) rather than hold headroom all day: it is short no longer than the HPA, and cheaper.
+    assert!(minutes(pro) <= minutes(hpa), "{}", minutes(pro));
     assert!(pro.ramps >= 3);
-    // It keeps less headroom than the HPA at 70 %, and the oracle is the cheapest.
-    assert!(pro.cost < hpa.cost, "{} vs {}", pro.cost, hpa.cost);
-    assert!(oracle.cost <= pro.cost);
+    assert!(pro.cost < 0.85 * hpa.cost, "{} vs {}", pro.cost, hpa.cost);
+    // With a fixed high quantile, the forecast's perfect record wins and it boots ahead of every jump.
+    let mut q = opts.clone();
+    q.proactive.level = Some(0.99);
+    q.policies = vec![PolicyKind::Proactive];
+    let rq = simulate(&trace(7), &q).unwrap();
+    let pq = rq.policy(PolicyKind::Proactive).unwrap();
+    assert_eq!(minutes(pq), 0.0);
+    assert_eq!(pq.ramps_ready, pq.ramps);
+    // The oracle is the cheapest.
+    assert!(oracle.cost < hpa.cost);
     // The oracle runs exactly ceil(demand) outside the boots: 13 for 8 hours, 5 for 16 hours.
     let cost_floor = (13.0 * 8.0 + 5.0 * 16.0) * 3.0;
     assert!(
@@ -54,7 +62,7 @@ fn proactive_beats_reactive_on_a_periodic_trace() {
         oracle.cost
     );
     // Deterministic.
-    assert_eq!(simulate(&trace(6), &opts).unwrap(), r);
+    assert_eq!(simulate(&trace(7), &opts).unwrap(), r);
 }
 
 #[test]
