@@ -180,7 +180,10 @@ impl ScalingPolicy {
             ));
         }
         for (kind, cap) in &self.capacity {
-            cap.validate(&format!("{field}.capacity.{kind}"))?;
+            // Name the field only on failure: validation runs on every plan.
+            if cap.validate("").is_err() {
+                cap.validate(&format!("{field}.capacity.{kind}"))?;
+            }
         }
         if !(self.max_scale_in_step > 0.0 && self.max_scale_in_step <= 1.0) {
             return Err(Error::config(

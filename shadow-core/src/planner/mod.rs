@@ -248,7 +248,9 @@ fn request(
         deadline: step.at,
         reason: format!(
             "{verb} {from} -> {target}: forecast {} demand {demand:.3} at {} needs {} replicas",
-            step.binding, step.at, step.required
+            step.binding,
+            step.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            step.required
         ),
     }
 }
