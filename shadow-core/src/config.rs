@@ -40,7 +40,7 @@ use crate::{
     forecast::Event,
     ids::{ResourceKind, ServiceId},
     quantity::Quantile,
-    scaling::ScalingPolicy,
+    scaling::{PriceTable, ScalingPolicy},
 };
 
 /// The whole config file.
@@ -72,6 +72,9 @@ pub struct ShadowConfig {
     /// The switchover.
     #[serde(default)]
     pub switch: SwitchConfig,
+    /// What capacity costs (the cost-optimised policy and the simulator); `[pricing]`.
+    #[serde(default)]
+    pub pricing: PriceTable,
     /// The services to watch and scale.
     #[serde(default)]
     pub services: Vec<ServiceConfig>,
@@ -277,6 +280,7 @@ impl ShadowConfig {
         if self.forecast.quantiles.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::config("forecast.quantiles", "must be strictly increasing"));
         }
+        self.pricing.validate("pricing")?;
         let steps = &self.switch.steps;
         if steps.is_empty() || steps.iter().any(|s| !(s.is_finite() && *s > 0.0 && *s <= 100.0)) {
             return Err(Error::config("switch.steps", "must be percentages in (0, 100]"));
@@ -333,6 +337,7 @@ impl Default for ShadowConfig {
             registry: None,
             health: None,
             switch: SwitchConfig::default(),
+            pricing: PriceTable::default(),
             services: Vec::new(),
         }
     }

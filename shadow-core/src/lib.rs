@@ -45,7 +45,7 @@ pub use error::{BoxError, Error, ErrorStatus, Result};
 pub use forecast::{DemandCurve, Event, Forecast, Regressors};
 pub use ids::{Environment, RegionId, ResourceKind, ServiceId};
 pub use quantity::{ConfidenceLevel, Quantile, Replicas, RequestRate, TrafficWeight};
-pub use scaling::{Allocation, PolicyMode, ProvisioningRequest, ResourceCapacity, ScalingPolicy};
+pub use scaling::{Allocation, PolicyMode, PriceTable, ProvisioningRequest, ResourceCapacity, ScalingPolicy};
 pub use series::{Sample, TimeRange, TimeSeries};
 pub use traits::{
     clock::{Clock, ManualClock},

@@ -106,6 +106,13 @@ pub struct ScalingPolicy {
     /// Demand must stay low for this long before capacity is removed.
     #[serde(with = "humantime_serde", default = "default_stabilisation")]
     pub scale_in_stabilisation: Duration,
+    /// One scale-in removes at most this share of the current replicas, in `(0, 1]`.
+    #[serde(default = "default_max_scale_in_step")]
+    pub max_scale_in_step: f64,
+}
+
+fn default_max_scale_in_step() -> f64 {
+    0.5
 }
 
 fn default_quantile() -> Quantile {
@@ -139,6 +146,7 @@ impl ScalingPolicy {
             quantile: default_quantile(),
             lead_time: default_lead_time(),
             scale_in_stabilisation: default_stabilisation(),
+            max_scale_in_step: default_max_scale_in_step(),
         };
         policy.validate("policy")?;
         Ok(policy)
@@ -172,7 +180,16 @@ impl ScalingPolicy {
             ));
         }
         for (kind, cap) in &self.capacity {
-            cap.validate(&format!("{field}.capacity.{kind}"))?;
+            // Name the field only on failure: validation runs on every plan.
+            if cap.validate("").is_err() {
+                cap.validate(&format!("{field}.capacity.{kind}"))?;
+            }
+        }
+        if !(self.max_scale_in_step > 0.0 && self.max_scale_in_step <= 1.0) {
+            return Err(Error::config(
+                format!("{field}.max_scale_in_step"),
+                "must be in (0, 1]",
+            ));
         }
         Ok(())
     }
@@ -181,6 +198,79 @@ impl ScalingPolicy {
     #[must_use]
     pub fn clamp(&self, replicas: u32) -> Replicas {
         Replicas(replicas.clamp(self.min_replicas.0, self.max_replicas.0))
+    }
+}
+
+/// What capacity costs: the price table of the cost-optimised policy and the simulator.
+///
+/// Prices are per instance-hour in any currency; only their ratios matter to the planner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceTable {
+    /// On-demand price per instance-hour.
+    pub on_demand: f64,
+    /// Reserved (committed) price per instance-hour, paid whether the instance is used or not.
+    pub reserved: f64,
+    /// Spot price per instance-hour.
+    pub spot: f64,
+    /// Expected spot interruptions per spot instance-hour.
+    pub spot_interruptions_per_hour: f64,
+    /// The cap on interruption risk: at most this share of the capacity runs on spot, in `[0, 1]`.
+    pub max_spot_share: f64,
+    /// What one minute with demand above the booted capacity costs (lost requests, SLO credits), as a
+    /// multiple of what the capacity that demand needs costs for that minute at the on-demand price. The
+    /// planner buys headroom only while it saves more in expected penalties than it costs.
+    pub shortfall_penalty: f64,
+}
+
+impl Default for PriceTable {
+    /// On-demand 1.0, reserved 0.6, spot 0.35, 0.05 spot interruptions per hour, at most 30 % spot, and a
+    /// shortfall penalty of 65: one minute short costs as much as 65 minutes of the capacity needed.
+    fn default() -> Self {
+        Self {
+            on_demand: 1.0,
+            reserved: 0.6,
+            spot: 0.35,
+            spot_interruptions_per_hour: 0.05,
+            max_spot_share: 0.3,
+            shortfall_penalty: 65.0,
+        }
+    }
+}
+
+impl PriceTable {
+    /// Checks the table. `field` is its dotted path in the config, used in errors.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field: a price that is not a positive number, a negative or non-finite
+    /// interruption rate, a spot share outside `[0, 1]`.
+    pub fn validate(&self, field: &str) -> Result<()> {
+        for (name, v) in [
+            ("on_demand", self.on_demand),
+            ("reserved", self.reserved),
+            ("spot", self.spot),
+            ("shortfall_penalty", self.shortfall_penalty),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(
+                    format!("{field}.{name}"),
+                    "must be a positive number",
+                ));
+            }
+        }
+        if !(self.spot_interruptions_per_hour.is_finite() && self.spot_interruptions_per_hour >= 0.0) {
+            return Err(Error::config(
+                format!("{field}.spot_interruptions_per_hour"),
+                "must be a finite number >= 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.max_spot_share) {
+            return Err(Error::config(
+                format!("{field}.max_spot_share"),
+                "must be in [0, 1]",
+            ));
+        }
+        Ok(())
     }
 }
 

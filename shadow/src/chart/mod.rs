@@ -19,6 +19,7 @@
 //! ```
 
 mod axes;
+mod scatter;
 mod xml;
 
 use std::fmt::Write as _;
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 use self::axes::{Frame, runs};
 pub use self::{
     axes::nice_ticks,
+    scatter::{PointSet, Scatter},
     xml::{check_well_formed, escape},
 };
 

@@ -111,17 +111,75 @@ pub struct BacktestArgs {
 }
 
 /// Arguments of `shadow simulate`.
+///
+/// With only `--trace`, the documented defaults apply: a 5-minute boot delay, a capacity per instance such
+/// that the mean demand needs 10 instances, an HPA target utilisation of 0.7, and the first day as warm-up
+/// (not scored).
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// A `timestamp,value` CSV of demand.
+    /// The demand trace: a `timestamp,value` CSV, or a headed CSV of numbers without timestamps (one row per
+    /// `--step`, such as the Alibaba and Google cluster files).
     #[arg(long)]
     pub trace: PathBuf,
+    /// The column of a file without timestamps (default: the first).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// The step of a file without timestamps.
+    #[arg(long, value_parser = humantime_duration, default_value = "5m")]
+    pub step: Duration,
     /// Output format.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
-    /// Write a chart of demand, forecast and capacity here.
+    /// Write one chart per policy (`<policy>.svg`: demand, forecast band, ready capacity) into this directory.
+    #[arg(long)]
+    pub chart_dir: Option<PathBuf>,
+    /// Write one chart of demand and every policy's capacity here.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// The policies to compare, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hpa,aws-predictive,proactive,cost-optimised,oracle"
+    )]
+    pub policies: Vec<String>,
+    /// The forecaster, by its registry name (`seasonal-naive`, `auto`, ...).
+    #[arg(long, default_value = "seasonal-naive")]
+    pub model: String,
+    /// The forecaster's season, such as `1d`. Default: chosen from the data.
+    #[arg(long, value_parser = humantime_duration)]
+    pub season: Option<Duration>,
+    /// How long a new instance takes to serve.
+    #[arg(long, value_parser = humantime_duration, default_value = "5m")]
+    pub boot: Duration,
+    /// Instances the mean demand needs at the HPA target utilisation.
+    #[arg(long, default_value_t = 10.0)]
+    pub mean_instances: f64,
+    /// The HPA target utilisation.
+    #[arg(long, default_value_t = 0.7)]
+    pub hpa_target: f64,
+    /// The history that is not scored.
+    #[arg(long, value_parser = humantime_duration, default_value = "1d")]
+    pub warm_up: Duration,
+    /// Our planning quantile (default: from the price table, `penalty / (penalty + price)`).
+    #[arg(long)]
+    pub quantile: Option<f64>,
+    /// Extra headroom share on top of our calibrated bound.
+    #[arg(long, default_value_t = 0.0)]
+    pub headroom: f64,
+    /// A TOML price table (`on_demand`, `reserved`, `spot`, `spot_interruptions_per_hour`, `max_spot_share`,
+    /// `shortfall_penalty`); missing keys keep their defaults.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// Seed of the spot interruptions.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Sweep HPA's target utilisation and our quantile and headroom, and report both frontiers.
+    #[arg(long)]
+    pub sweep: bool,
+    /// With `--sweep`: write the frontier chart here.
+    #[arg(long)]
+    pub sweep_chart: Option<PathBuf>,
 }
 
 /// Arguments of `shadow switch`: `shadow switch --config FILE` runs (or resumes) a switchover;

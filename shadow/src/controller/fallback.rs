@@ -7,14 +7,15 @@
 //! bounds. From zero replicas, a resource wants `ceil(observed / usable_per_instance)`.
 //!
 //! This is the formula of the Kubernetes Horizontal Pod Autoscaler
-//! (`desiredReplicas = ceil(currentReplicas × currentMetricValue / desiredMetricValue)`, tolerance 0.1).
+//! (`desiredReplicas = ceil(currentReplicas × currentMetricValue / desiredMetricValue)`, tolerance 0.1), and it
+//! is the planner's one implementation: [`shadow_core::planner::hpa::reactive_replicas`].
 
 use std::collections::BTreeMap;
 
-use shadow_core::{ResourceKind, ScalingPolicy};
+use shadow_core::{ResourceKind, ScalingPolicy, planner::hpa};
 
 /// The HPA tolerance: no change while the utilisation is within 10 % of the target.
-pub const TOLERANCE: f64 = 0.1;
+pub const TOLERANCE: f64 = hpa::DEFAULT_TOLERANCE;
 
 /// The replicas the reactive policy wants for the `observed` values (per resource kind), or `None` when no
 /// resource of the policy has a finite observation.
@@ -37,27 +38,7 @@ pub const TOLERANCE: f64 = 0.1;
 /// ```
 #[must_use]
 pub fn reactive(policy: &ScalingPolicy, current: u32, observed: &BTreeMap<ResourceKind, f64>) -> Option<u32> {
-    let mut best: Option<u32> = None;
-    for (kind, cap) in &policy.capacity {
-        let Some(&value) = observed.get(kind).filter(|v| v.is_finite()) else {
-            continue;
-        };
-        let value = value.max(0.0);
-        let want = if current == 0 {
-            (value / cap.usable_per_instance()).ceil()
-        } else {
-            let utilisation = value / (f64::from(current) * cap.per_instance);
-            let ratio = utilisation / cap.target_utilisation;
-            if (ratio - 1.0).abs() <= TOLERANCE {
-                f64::from(current)
-            } else {
-                (f64::from(current) * ratio).ceil()
-            }
-        };
-        let want = want.clamp(0.0, f64::from(u32::MAX)) as u32;
-        best = Some(best.map_or(want, |b| b.max(want)));
-    }
-    best.map(|b| policy.clamp(b).get())
+    hpa::reactive_replicas(policy, current, observed)
 }
 
 #[cfg(test)]

@@ -11,6 +11,23 @@
 //!   stabilisation window, and then only to the largest need in that window.
 //!
 //! The planner is deterministic: the same inputs give the same plan, with no clock and no randomness.
+//!
+//! Around this horizon plan, the submodules hold the other policies, all pure:
+//!
+//! - [`hpa`]: the Kubernetes HPA, reproduced faithfully (formula, tolerance, stabilisation, rate limits): the
+//!   reactive baseline and the fallback when there is no forecast;
+//! - [`proactive`]: the online proactive policy, one decision per control step from a bound one lead time
+//!   ahead, never below what the observed demand needs, with hysteresis and bounded scale-in;
+//! - [`calibrate`]: calibrated demand bounds from recent backtest errors, falling back to persistence
+//!   (reactive scaling) where the forecast has no skill;
+//! - [`cost`]: the reserved / on-demand / spot mix and the newsvendor planning quantile from a price table;
+//! - [`warmup`]: sizing the shadow environment ahead of a deployment.
+
+pub mod calibrate;
+pub mod cost;
+pub mod hpa;
+pub mod proactive;
+pub mod warmup;
 
 use std::collections::BTreeMap;
 
@@ -82,63 +99,11 @@ impl Plan {
 ///   of different kinds have different grids.
 pub fn plan(curve: &DemandCurve, current: &Allocation, policy: &ScalingPolicy) -> Result<Plan> {
     policy.validate("policy")?;
-    let kinds: Vec<_> = policy
-        .capacity
-        .iter()
-        .filter_map(|(kind, cap)| curve.resources.get(kind).map(|f| (kind, cap, f)))
-        .collect();
-    let Some((_, _, first)) = kinds.first() else {
-        return Err(Error::invalid(
-            "demand curve",
-            format!(
-                "no forecast for any resource kind of the policy ({})",
-                policy
-                    .capacity
-                    .keys()
-                    .map(ResourceKind::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    };
-    let (start, step, horizon) = (first.start(), first.step(), first.horizon());
-    if let Some((kind, _, _)) = kinds
-        .iter()
-        .find(|(_, _, f)| f.start() != start || f.step() != step || f.horizon() != horizon)
-    {
-        return Err(Error::invalid(
-            "demand curve",
-            format!("the forecast of `{kind}` is on a different grid"),
-        ));
-    }
+    let kinds = kinds_on_one_grid(curve, policy)?;
+    let step = kinds[0].2.step();
+    let steps = required_steps(&kinds, policy);
 
-    let level = policy.quantile.get();
-    let paths: Vec<_> = kinds
-        .iter()
-        .map(|(kind, cap, f)| (*kind, *cap, f.nearest_quantile(level)))
-        .collect();
-    let steps: Vec<PlanStep> = (0..horizon)
-        .map(|h| {
-            let mut demand = BTreeMap::new();
-            let mut best = (0u32, paths[0].0);
-            for (kind, cap, path) in &paths {
-                let d = path[h].max(0.0);
-                demand.insert((*kind).clone(), d);
-                let need = (d / cap.usable_per_instance()).ceil().min(f64::from(u32::MAX)) as u32;
-                if need > best.0 {
-                    best = (need, *kind);
-                }
-            }
-            PlanStep {
-                at: first.time_at(h),
-                demand,
-                required: policy.clamp(best.0),
-                binding: best.1.clone(),
-            }
-        })
-        .collect();
-
-    let threshold = paths
+    let threshold = kinds
         .iter()
         .map(|(_, cap, _)| cap.threshold)
         .fold(f64::INFINITY, f64::min);
@@ -170,8 +135,10 @@ pub fn plan(curve: &DemandCurve, current: &Allocation, policy: &ScalingPolicy) -
                 .unwrap_or(need);
             let surplus = f64::from(cap - window_max.min(cap));
             if window_max < cap && surplus > threshold * f64::from(cap) {
-                requests.push(request(current, &steps[h], window_max, cap, lead, "scale in"));
-                cap = window_max;
+                let bound = (policy.max_scale_in_step * f64::from(cap)).ceil() as u32;
+                let target = window_max.max(cap.saturating_sub(bound.max(1)));
+                requests.push(request(current, &steps[h], target, cap, lead, "scale in"));
+                cap = target;
             }
         }
         h += 1;
@@ -181,6 +148,87 @@ pub fn plan(curve: &DemandCurve, current: &Allocation, policy: &ScalingPolicy) -
         steps,
         requests,
     })
+}
+
+/// The demand quantile and required replicas of every step, for the kinds that have a forecast (checked to
+/// share one grid).
+fn required_steps(
+    kinds: &[(
+        &ResourceKind,
+        &crate::scaling::ResourceCapacity,
+        &crate::forecast::Forecast,
+    )],
+    policy: &ScalingPolicy,
+) -> Vec<PlanStep> {
+    let level = policy.quantile.get();
+    let first = kinds[0].2;
+    let paths: Vec<_> = kinds
+        .iter()
+        .map(|(kind, cap, f)| (*kind, *cap, f.nearest_quantile(level)))
+        .collect();
+    (0..first.horizon())
+        .map(|h| {
+            let mut demand = BTreeMap::new();
+            let mut best = (0u32, paths[0].0);
+            for (kind, cap, path) in &paths {
+                let d = path[h].max(0.0);
+                demand.insert((*kind).clone(), d);
+                let need = (d / cap.usable_per_instance()).ceil().min(f64::from(u32::MAX)) as u32;
+                if need > best.0 {
+                    best = (need, *kind);
+                }
+            }
+            PlanStep {
+                at: first.time_at(h),
+                demand,
+                required: policy.clamp(best.0),
+                binding: best.1.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Checks the curve against the policy: the kinds of the policy that have a forecast, on one grid.
+fn kinds_on_one_grid<'a>(
+    curve: &'a DemandCurve,
+    policy: &'a ScalingPolicy,
+) -> Result<
+    Vec<(
+        &'a ResourceKind,
+        &'a crate::scaling::ResourceCapacity,
+        &'a crate::forecast::Forecast,
+    )>,
+> {
+    let kinds: Vec<_> = policy
+        .capacity
+        .iter()
+        .filter_map(|(kind, cap)| curve.resources.get(kind).map(|f| (kind, cap, f)))
+        .collect();
+    let Some((_, _, first)) = kinds.first() else {
+        return Err(Error::invalid(
+            "demand curve",
+            format!(
+                "no forecast for any resource kind of the policy ({})",
+                policy
+                    .capacity
+                    .keys()
+                    .map(ResourceKind::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let (start, step, horizon) = (first.start(), first.step(), first.horizon());
+    if let Some((kind, _, _)) = kinds
+        .iter()
+        .find(|(_, _, f)| f.start() != start || f.step() != step || f.horizon() != horizon)
+    {
+        return Err(Error::invalid(
+            "demand curve",
+            format!("the forecast of `{kind}` is on a different grid"),
+        ));
+    }
+    Ok(kinds)
 }
 
 fn request(
@@ -200,7 +248,9 @@ fn request(
         deadline: step.at,
         reason: format!(
             "{verb} {from} -> {target}: forecast {} demand {demand:.3} at {} needs {} replicas",
-            step.binding, step.at, step.required
+            step.binding,
+            step.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            step.required
         ),
     }
 }
@@ -246,6 +296,7 @@ mod tests {
         let mut p = ScalingPolicy::new(1, 20, ResourceKind::Cpu, cap).unwrap();
         p.lead_time = Duration::from_secs(120);
         p.scale_in_stabilisation = Duration::from_secs(180);
+        p.max_scale_in_step = 1.0;
         p
     }
 
@@ -328,6 +379,50 @@ mod tests {
                 prop_assert!(r.target >= p.min_replicas && r.target <= p.max_replicas);
                 prop_assert!(r.issue_at < r.deadline);
             }
+        }
+
+        #[test]
+        fn monotone_in_demand(
+            values in proptest::collection::vec(0.0f64..100.0, 1..40),
+            extra in proptest::collection::vec(0.0f64..20.0, 40),
+        ) {
+            // More demand at every step never needs fewer replicas at any step, nor a lower peak.
+            let p = policy();
+            let more: Vec<f64> = values.iter().zip(&extra).map(|(v, e)| v + e).collect();
+            let a = plan(&curve(&values), &alloc(5), &p).unwrap();
+            let b = plan(&curve(&more), &alloc(5), &p).unwrap();
+            for (x, y) in a.steps.iter().zip(&b.steps) {
+                prop_assert!(x.required <= y.required);
+            }
+            prop_assert!(a.peak().unwrap().required <= b.peak().unwrap().required);
+        }
+
+        #[test]
+        fn step_planner_is_bounded_monotone_and_quiet(
+            observed in 0.0f64..200.0,
+            ahead in 0.0f64..200.0,
+            bump in 0.0f64..50.0,
+            current in 1u32..=20,
+        ) {
+            use std::collections::BTreeMap;
+            let decide = |obs: f64, ahead: f64| {
+                let mut sp = proactive::StepPlanner::new(policy()).unwrap();
+                let a = alloc(current);
+                let o = BTreeMap::from([(ResourceKind::Cpu, obs)]);
+                let h = BTreeMap::from([(ResourceKind::Cpu, ahead)]);
+                sp.decide(&proactive::StepInput { at: t0(), current: &a, observed: &o, ahead: &h, stale: false })
+                    .unwrap()
+                    .map_or(current, |r| r.target.0)
+            };
+            let p = policy();
+            let t = decide(observed, ahead);
+            prop_assert!(t >= p.min_replicas.0 && t <= p.max_replicas.0);
+            // Deterministic, and monotone in demand (a first decision has no scale-in history).
+            prop_assert_eq!(t, decide(observed, ahead));
+            prop_assert!(decide(observed + bump, ahead + bump) >= t);
+            // Demand that exactly needs the current replicas asks for nothing.
+            let n = f64::from(current);
+            prop_assert_eq!(decide(n, n), current);
         }
 
         #[test]
