@@ -14,7 +14,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arima;
+pub mod backtest;
 pub mod error;
+pub mod metrics;
 pub mod registry;
 pub mod seasonal_naive;
 
