@@ -15,8 +15,12 @@
 
 pub mod arima;
 pub mod backtest;
+pub mod effects;
 pub mod error;
+pub mod ets;
 pub mod metrics;
+mod nelder_mead;
+pub mod periods;
 pub mod registry;
 pub mod seasonal_naive;
 
