@@ -15,14 +15,17 @@
 
 pub mod arima;
 pub mod backtest;
+pub mod conformal;
 pub mod effects;
 pub mod error;
 pub mod ets;
 pub mod metrics;
+pub mod mstl;
 mod nelder_mead;
 pub mod periods;
 pub mod registry;
 pub mod seasonal_naive;
+pub mod stl;
 
 pub use arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend};
 pub use error::{Error, Result};

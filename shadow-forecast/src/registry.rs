@@ -7,11 +7,13 @@ use shadow_core::{Fit, FitInput, Forecaster, Named};
 use crate::{
     arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend},
     error::{Error, Result},
+    ets::Ets,
+    mstl::Mstl,
     seasonal_naive::{Season, SeasonalNaive},
 };
 
 /// The model names [`by_name`] and [`by_name_with`] know (aliases: `snaive`, `auto-arima`).
-pub const MODELS: &[&str] = &["seasonal-naive", "arima", "auto"];
+pub const MODELS: &[&str] = &["seasonal-naive", "arima", "auto", "ets", "mstl"];
 
 /// The longest season, in steps, that `auto` chooses by itself (see [`AutoArimaOnGrid`]).
 pub const MAX_AUTO_PERIOD: usize = 96;
@@ -118,6 +120,20 @@ pub fn by_name_with(name: &str, options: &ModelOptions) -> shadow_core::Result<B
         "auto" | "auto-arima" => {
             arima_only()?;
             Ok(Box::new(AutoArimaOnGrid::new(season)))
+        }
+        "ets" => {
+            arima_only()?;
+            if season.is_some() {
+                return Err(shadow_core::Error::config(
+                    "forecast.season",
+                    "`ets` takes its season from the step (a day of at most 24 steps); use `mstl` for longer ones",
+                ));
+            }
+            Ok(Box::new(Ets::auto()))
+        }
+        "mstl" => {
+            arima_only()?;
+            Ok(Box::new(Mstl::new().with_season(season)))
         }
         "arima" => {
             if season.is_some() {
@@ -236,7 +252,7 @@ mod tests {
         let e = by_name("prophet", None).unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive, arima, auto"
+            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive, arima, auto, ets, mstl"
         );
     }
 

@@ -417,4 +417,4 @@ impl Predict for FittedEts {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,125 @@
+//! Accuracy and run time of the forecasting models on M4 hourly, holding out the last 48 points of each
+//! training series (the split of issue 7), with OWA against Naive2 on the same split.
+//!
+//! ```text
+//! cargo run --release -p shadow-forecast --example m4_hourly -- [--data DIR] [--limit N] [MODEL ...]
+//! ```
+//!
+//! `--data` is the shared data directory (default `../shared/data`, relative to the workspace root); the file
+//! read is `m4/Hourly-train.csv`. Models are registry names (`auto`, `mstl`, `ets`, `theta`, ...; default
+//! `auto`). Series run in parallel on every core; the time printed is the wall time of all series.
+
+use std::{path::PathBuf, time::Instant};
+
+use chrono::{TimeZone, Utc};
+use rayon::prelude::*;
+use shadow_core::{FitInput, PredictRequest, Quantile, TimeSeries};
+use shadow_forecast::{
+    backtest::{Fold, SeriesScore, Summary, score},
+    by_name,
+};
+
+const HORIZON: usize = 48;
+const PERIOD: usize = 24;
+
+fn main() {
+    let mut data = PathBuf::from("../shared/data");
+    let mut limit = usize::MAX;
+    let mut models = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--data" => data = PathBuf::from(args.next().expect("--data needs a path")),
+            "--limit" => {
+                limit = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--limit needs a number")
+            }
+            _ => models.push(a),
+        }
+    }
+    if models.is_empty() {
+        models.push("auto".into());
+    }
+    let path = data.join("m4/Hourly-train.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("skipping: {} not found (give --data DIR)", path.display());
+        return;
+    };
+    let series: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .take(limit)
+        .map(|line| {
+            line.split(',')
+                .skip(1)
+                .map(|v| v.trim_matches('"'))
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse::<f64>().expect("a number"))
+                .collect()
+        })
+        .collect();
+    println!(
+        "M4 hourly: {} series, last {HORIZON} held out, MASE lag {PERIOD}, {} threads",
+        series.len(),
+        rayon::current_num_threads()
+    );
+    let levels: Vec<Quantile> = [0.025, 0.1, 0.5, 0.9, 0.975]
+        .into_iter()
+        .map(|q| Quantile::try_new(q).expect("valid level"))
+        .collect();
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>7}",
+        "model", "sMAPE", "MASE", "OWA", "cov80", "cov95", "time s", "failed"
+    );
+    for name in &models {
+        let model = match by_name(name, None) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("{name}: {e}");
+                continue;
+            }
+        };
+        let t0 = Instant::now();
+        let results: Vec<Option<SeriesScore>> = series
+            .par_iter()
+            .map(|values| {
+                let n = values.len() - HORIZON;
+                let full = TimeSeries::new(
+                    Utc.timestamp_opt(0, 0).unwrap(),
+                    std::time::Duration::from_secs(3600),
+                    values.clone(),
+                )
+                .ok()?;
+                let train = TimeSeries::new(full.start(), full.step(), values[..n].to_vec()).ok()?;
+                let fitted = model.fit_boxed(&FitInput::new(&train)).ok()?;
+                let forecast = fitted
+                    .predict_boxed(&PredictRequest::new(HORIZON, &levels))
+                    .ok()?;
+                let fold = Fold {
+                    origin: n,
+                    actual: values[n..].to_vec(),
+                    forecast,
+                };
+                Some(score(&full, &[fold], PERIOD))
+            })
+            .collect();
+        let secs = t0.elapsed().as_secs_f64();
+        let failed = results.iter().filter(|r| r.is_none()).count();
+        let scores: Vec<SeriesScore> = results.into_iter().flatten().collect();
+        let s = Summary::from_scores(&scores, failed);
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "{:<16} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8.1} {:>7}",
+            name,
+            f(s.smape),
+            f(s.mase),
+            f(s.owa),
+            f(s.coverage_at(0.8)),
+            f(s.coverage_at(0.95)),
+            secs,
+            failed
+        );
+    }
+}
