@@ -53,7 +53,7 @@ use std::{
 };
 
 use chrono::TimeDelta;
-use shadow_core::{FitInput, FittedModel, Forecast, PredictRequest, Quantile, TimeSeries};
+use shadow_core::{FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, TimeSeries};
 
 use shadow_forecast::{ModelOptions, Order, SeasonalOrder, Trend};
 
@@ -173,7 +173,18 @@ pub fn fit_predict(
     levels: &[Quantile],
 ) -> Result<Forecast, CliError> {
     check_time_range(series, horizon)?;
-    let forecaster = shadow_forecast::by_name_with(model, options).map_err(|e| match e {
+    let forecaster = build_model(model, options)?;
+    let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
+    Ok(fitted.predict_boxed(&PredictRequest::new(horizon, levels))?)
+}
+
+/// Builds the model named `model` (any name of [`shadow_forecast::MODELS`]) with `options`.
+///
+/// # Errors
+/// [`CliError::Input`] naming the flag for an unknown model name, options that do not fit the model, or absurd
+/// orders.
+pub fn build_model(model: &str, options: &ModelOptions) -> Result<Box<dyn Forecaster>, CliError> {
+    shadow_forecast::by_name_with(model, options).map_err(|e| match e {
         shadow_core::Error::Config { field, message } => {
             let flag = match field.as_str() {
                 "forecast.order" => "--order",
@@ -185,9 +196,7 @@ pub fn fit_predict(
             CliError::Input(format!("{flag}: {message}"))
         }
         other => CliError::Shadow(other),
-    })?;
-    let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
-    Ok(fitted.predict_boxed(&PredictRequest::new(horizon, levels))?)
+    })
 }
 
 /// Checks that every forecast timestamp is representable, so that computing them cannot overflow.
