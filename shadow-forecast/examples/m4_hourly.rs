@@ -15,9 +15,29 @@ use chrono::{TimeZone, Utc};
 use rayon::prelude::*;
 use shadow_core::{FitInput, PredictRequest, Quantile, TimeSeries};
 use shadow_forecast::{
+    Season, SeasonalNaive,
     backtest::{Fold, SeriesScore, Summary, score},
     by_name,
+    mstl::{Mstl, Transform},
 };
+
+/// Registry names plus a few fixed variants for comparison.
+fn build(name: &str) -> shadow_core::Result<Box<dyn shadow_core::Forecaster>> {
+    Ok(match name {
+        "mstl-log" => Box::new(Mstl::new().with_transform(Transform::Log)),
+        "theta-log" => Box::new(Mstl::new().with_theta().with_transform(Transform::Log)),
+        "theta" => Box::new(Mstl::new().with_theta()),
+        "mstl-24" => Box::new(Mstl::new().with_periods(vec![24])),
+        "mstl-24-168" => Box::new(Mstl::new().with_periods(vec![24, 168])),
+        "mstl-log-24-168" => Box::new(
+            Mstl::new()
+                .with_periods(vec![24, 168])
+                .with_transform(Transform::Log),
+        ),
+        "snaive-168" => Box::new(SeasonalNaive::new(Season::Steps(168))),
+        other => return by_name(other, None),
+    })
+}
 
 const HORIZON: usize = 48;
 const PERIOD: usize = 24;
@@ -74,7 +94,7 @@ fn main() {
         "model", "sMAPE", "MASE", "OWA", "cov80", "cov95", "time s", "failed"
     );
     for name in &models {
-        let model = match by_name(name, None) {
+        let model = match build(name) {
             Ok(m) => m,
             Err(e) => {
                 println!("{name}: {e}");

@@ -14,6 +14,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arima;
+pub mod auto;
 pub mod backtest;
 pub mod conformal;
 pub mod effects;
@@ -26,6 +27,7 @@ pub mod periods;
 pub mod registry;
 pub mod seasonal_naive;
 pub mod stl;
+pub mod theta;
 
 pub use arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend};
 pub use error::{Error, Result};

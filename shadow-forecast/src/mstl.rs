@@ -45,6 +45,7 @@ use crate::{
     ets::{Ets, FittedEts},
     periods,
     stl::{StlParams, decompose},
+    theta::ThetaFit,
 };
 
 /// A transform applied before the decomposition.
@@ -64,6 +65,7 @@ pub struct Mstl {
     season: Option<Duration>,
     transform: Transform,
     iterations: usize,
+    theta: bool,
 }
 
 impl Mstl {
@@ -75,6 +77,7 @@ impl Mstl {
             season: None,
             transform: Transform::None,
             iterations: 2,
+            theta: false,
         }
     }
 
@@ -90,6 +93,14 @@ impl Mstl {
     #[must_use]
     pub fn with_season(mut self, season: Option<Duration>) -> Self {
         self.season = season;
+        self
+    }
+
+    /// Forecasts the adjusted series with the Theta method ([`crate::theta::ThetaFit`]) instead of AutoETS;
+    /// the model is then named `theta`.
+    #[must_use]
+    pub fn with_theta(mut self) -> Self {
+        self.theta = true;
         self
     }
 
@@ -129,7 +140,23 @@ impl Mstl {
 
 impl Named for Mstl {
     fn model_name(&self) -> &str {
-        "mstl"
+        if self.theta { "theta" } else { "mstl" }
+    }
+}
+
+/// The model of the seasonally adjusted series.
+#[derive(Debug, Clone)]
+enum Adjusted {
+    Ets(FittedEts),
+    Theta(ThetaFit),
+}
+
+impl Adjusted {
+    fn moments(&self, horizon: usize) -> (Vec<f64>, Vec<f64>) {
+        match self {
+            Self::Ets(m) => m.moments(horizon),
+            Self::Theta(m) => m.moments(horizon),
+        }
     }
 }
 
@@ -140,7 +167,7 @@ pub struct FittedMstl {
     /// The last cycle of each seasonal component, aligned so that index `(n + h) % m` is step `h`.
     cycles: Vec<Vec<f64>>,
     n: usize,
-    adjusted_model: FittedEts,
+    adjusted_model: Adjusted,
     log: bool,
     effects: Effects,
     fallback: Option<String>,
@@ -155,10 +182,13 @@ impl FittedMstl {
         &self.periods
     }
 
-    /// The model of the seasonally adjusted series, e.g. `ETS(A,Ad,N)`.
+    /// The model of the seasonally adjusted series, e.g. `ETS(A,Ad,N)` or `Theta(alpha=0.500)`.
     #[must_use]
     pub fn adjusted_model(&self) -> String {
-        self.adjusted_model.spec().to_string()
+        match &self.adjusted_model {
+            Adjusted::Ets(m) => m.spec().to_string(),
+            Adjusted::Theta(m) => format!("Theta(alpha={:.3})", m.alpha()),
+        }
     }
 
     /// Whether the series was decomposed in logs.
@@ -289,8 +319,12 @@ impl Fit for Mstl {
                 c
             })
             .collect();
-        let adj_series = TimeSeries::new(series.start(), series.step(), adjusted)?;
-        let adjusted_model = Ets::auto_nonseasonal().fit(&FitInput::new(&adj_series))?;
+        let adjusted_model = if self.theta {
+            Adjusted::Theta(ThetaFit::fit(&adjusted)?)
+        } else {
+            let adj_series = TimeSeries::new(series.start(), series.step(), adjusted)?;
+            Adjusted::Ets(Ets::auto_nonseasonal().fit(&FitInput::new(&adj_series))?)
+        };
         Ok(FittedMstl {
             periods,
             cycles,

@@ -6,6 +6,7 @@ use shadow_core::{Fit, FitInput, Forecaster, Named};
 
 use crate::{
     arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend},
+    auto::Auto,
     error::{Error, Result},
     ets::Ets,
     mstl::Mstl,
@@ -13,7 +14,15 @@ use crate::{
 };
 
 /// The model names [`by_name`] and [`by_name_with`] know (aliases: `snaive`, `auto-arima`).
-pub const MODELS: &[&str] = &["seasonal-naive", "arima", "auto", "ets", "mstl"];
+pub const MODELS: &[&str] = &[
+    "auto",
+    "seasonal-naive",
+    "arima",
+    "auto-arima",
+    "ets",
+    "mstl",
+    "theta",
+];
 
 /// The longest season, in steps, that `auto` chooses by itself (see [`AutoArimaOnGrid`]).
 pub const MAX_AUTO_PERIOD: usize = 96;
@@ -117,9 +126,17 @@ pub fn by_name_with(name: &str, options: &ModelOptions) -> shadow_core::Result<B
                 season.map_or(Season::Auto, Season::Duration),
             )))
         }
-        "auto" | "auto-arima" => {
+        "auto" => {
+            arima_only()?;
+            Ok(Box::new(Auto::new().with_season(season)))
+        }
+        "auto-arima" => {
             arima_only()?;
             Ok(Box::new(AutoArimaOnGrid::new(season)))
+        }
+        "theta" => {
+            arima_only()?;
+            Ok(Box::new(Mstl::new().with_season(season).with_theta()))
         }
         "ets" => {
             arima_only()?;
@@ -247,12 +264,15 @@ mod tests {
     #[test]
     fn builds_by_name() {
         assert_eq!(by_name("seasonal-naive", None).unwrap().name(), "seasonal-naive");
-        assert_eq!(by_name("auto", None).unwrap().name(), "auto-arima");
+        assert_eq!(by_name("auto", None).unwrap().name(), "auto");
+        assert_eq!(by_name("ets", None).unwrap().name(), "ets");
+        assert_eq!(by_name("mstl", None).unwrap().name(), "mstl");
+        assert_eq!(by_name("theta", None).unwrap().name(), "theta");
         assert_eq!(by_name("auto-arima", None).unwrap().name(), "auto-arima");
         let e = by_name("prophet", None).unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive, arima, auto, ets, mstl"
+            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, arima, auto-arima, ets, mstl, theta"
         );
     }
 
