@@ -19,6 +19,7 @@
 //! ```
 
 mod axes;
+pub mod forecast;
 mod xml;
 
 use std::fmt::Write as _;

@@ -57,9 +57,20 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// The model: `auto` (AutoARIMA), `arima` (needs `--order`) or `seasonal-naive`.
+    /// The model, by registry name: `auto` (backtest-chosen combination, the default), `arima` (needs
+    /// `--order`), `auto-arima`, `ets`, `mstl`, `theta`, `seasonal-naive`, ...
     #[arg(long, default_value = "auto")]
     pub model: String,
+    /// Known past and future events, a TOML or CSV file (see `shadow_core::events`). Their effects are
+    /// estimated jointly with the model and lift the forecast, quantiles included, when they recur.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Also draw the history, the quantile fan and the events to this SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Calibrate the quantiles by conformal adjustment from rolling-origin backtests inside the history.
+    #[arg(long)]
+    pub calibrate: bool,
     /// Season length, such as `1d` or `1h` (`auto`, `seasonal-naive`). Default: chosen from the data; for
     /// `auto`, a day when the step divides a day into at most 96 steps, else no season.
     #[arg(long, value_parser = humantime_duration)]

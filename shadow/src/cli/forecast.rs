@@ -49,18 +49,27 @@ use std::{
     fs::{self, File},
     io::{self, BufWriter, Write},
     path::Path,
+    sync::Arc,
     time::Duration,
 };
 
 use chrono::TimeDelta;
-use shadow_core::{FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, TimeSeries};
+use shadow_core::{
+    FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, Regressors, TimeSeries,
+    events::EventSet,
+};
+use shadow_forecast::{
+    ModelOptions, Order, SeasonalOrder, Trend,
+    conformal::{Conformal, ConformalOptions},
+};
 
-use shadow_forecast::{ModelOptions, Order, SeasonalOrder, Trend};
+use crate::chart::forecast::forecast_chart;
 
 use super::{
     CliError,
     args::{ArimaArgs, ForecastArgs},
     csv::{read_series, write_forecast},
+    one_line,
 };
 
 /// The largest horizon accepted, in steps.
@@ -76,7 +85,63 @@ pub fn main(args: ForecastArgs) -> Result<(), CliError> {
     let levels = parse_levels(&args.quantiles)?;
     let options = model_options(args.season, &args.arima)?;
     let series = read_series(&args.input)?;
-    let forecast = fit_predict(&series, &args.model, &options, args.horizon, &levels)?;
+    check_time_range(&series, args.horizon)?;
+    if let Some(season) = args.season {
+        // Every model needs a whole number of steps; say so before any fit.
+        super::backtest::Span::Duration(season).steps("--season", series.step())?;
+    }
+    let events = args
+        .events
+        .as_deref()
+        .map(EventSet::from_path)
+        .transpose()
+        .map_err(|e| CliError::Input(format!("--events: {}", one_line(&e))))?;
+    let (past, future) = match &events {
+        Some(set) => set
+            .regressors(series.start(), series.step(), series.len(), args.horizon)
+            .map_err(|e| CliError::Input(format!("--events: {}", one_line(&e))))?,
+        None => (Regressors::empty(), Regressors::empty()),
+    };
+    let mut model: Arc<dyn Forecaster> = build_model(&args.model, &options)?.into();
+    if args.calibrate {
+        model = Arc::new(Conformal::with_options(
+            model,
+            ConformalOptions::default().with_horizon(args.horizon),
+        ));
+    }
+    // The plot shows a fan of central intervals besides the requested quantiles; the CSV has only those.
+    let mut all_levels = levels.clone();
+    if args.plot.is_some() {
+        for v in PLOT_LEVELS {
+            let q = Quantile::try_new(v).expect("valid level");
+            if !all_levels.contains(&q) {
+                all_levels.push(q);
+            }
+        }
+        all_levels.sort();
+    }
+    let input = FitInput::new(&series).with_regressors(&past)?;
+    let fitted = model.fit_boxed(&input)?;
+    let full =
+        fitted.predict_boxed(&PredictRequest::new(args.horizon, &all_levels).with_regressors(&future))?;
+    let forecast = select_levels(&full, &levels)?;
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "{} — {} forecast, {} steps{}",
+            args.input.display(),
+            model.name(),
+            args.horizon,
+            if events.is_some() { ", with events" } else { "" }
+        );
+        let evs = events.as_ref().map_or(&[][..], EventSet::events);
+        write_atomic(path, |w| {
+            w.write_all(
+                forecast_chart(&title, &series, &full, evs, None)
+                    .to_svg()
+                    .as_bytes(),
+            )
+        })?;
+    }
     match &args.output {
         Some(path) => write_atomic(path, |w| write_forecast(w, &forecast)),
         None => {
@@ -86,6 +151,25 @@ pub fn main(args: ForecastArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::io("stdout", e))
         }
     }
+}
+
+/// The central intervals the plot's fan shows besides the requested quantiles.
+const PLOT_LEVELS: [f64; 7] = [0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975];
+
+/// The forecast restricted to `levels` (all of which it has).
+fn select_levels(full: &Forecast, levels: &[Quantile]) -> Result<Forecast, CliError> {
+    let paths = levels
+        .iter()
+        .map(|l| full.quantile(*l).map(<[f64]>::to_vec))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| CliError::Input("the model did not return every requested quantile".into()))?;
+    Ok(Forecast::new(
+        full.start(),
+        full.step(),
+        full.point().to_vec(),
+        levels.to_vec(),
+        paths,
+    )?)
 }
 
 /// Checks that a horizon is at least 1 and at most [`MAX_HORIZON`].
