@@ -61,7 +61,7 @@ pub struct ConformalOptions {
     /// Steps forecast from each calibration origin; `None`: a day in steps when the step divides a day,
     /// else 48, in both cases at most a quarter of the history.
     pub horizon: Option<usize>,
-    /// Number of calibration origins (default 5).
+    /// Number of calibration origins (default 10; fewer when the history is short).
     pub folds: usize,
     /// Steps between calibration origins; `None`: half the horizon.
     pub stride: Option<usize>,
@@ -74,7 +74,7 @@ impl Default for ConformalOptions {
     fn default() -> Self {
         Self {
             horizon: None,
-            folds: 5,
+            folds: 10,
             stride: None,
             window: None,
         }
