@@ -18,7 +18,7 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use shadow_core::{Event, Forecast, TimeSeries};
+use shadow_core::{Event, Forecast, Quantile, TimeSeries};
 
 use super::{Band, Chart, Series};
 
@@ -66,9 +66,10 @@ pub fn forecast_chart(
             .collect();
         chart.add_band(Band::new(label, "#1f77b4", opacity, points));
     }
-    // Single quantiles without a partner (such as p99 alone) are dashed lines.
+    // Single quantiles without a partner (such as p99 alone) are dashed lines; the median is left to the
+    // point forecast's line.
     for (k, level) in levels.iter().enumerate() {
-        if pairs.iter().any(|&(lo, hi)| lo == k || hi == k) {
+        if *level == Quantile::MEDIAN || pairs.iter().any(|&(lo, hi)| lo == k || hi == k) {
             continue;
         }
         let points = times.iter().enumerate().map(|(h, &t)| (t, paths[k][h])).collect();
@@ -113,7 +114,7 @@ mod tests {
     use std::time::Duration;
 
     use chrono::{TimeDelta, TimeZone};
-    use shadow_core::{Quantile, TimeRange};
+    use shadow_core::TimeRange;
 
     use super::*;
 
