@@ -197,6 +197,9 @@ pub fn main(args: BacktestArgs) -> Result<(), CliError> {
     }
 
     print_header(&args, &series, &dataset.skipped, &plan, &nominals)?;
+    for (file, what) in &dataset.cleaned {
+        println!("cleaned {file}: {what}");
+    }
     let mut rows: Vec<(String, Summary, Duration, Vec<String>)> = Vec::new();
     let mut naive2: Option<Summary> = None;
     for (label, model, calibrate) in variants {

@@ -49,6 +49,8 @@ pub struct Dataset {
     pub series: Vec<NamedSeries>,
     /// `(file, reason)` for every file of a folder that did not parse.
     pub skipped: Vec<(String, String)>,
+    /// `(file, what was cleaned)` for every file of a folder that parsed only after cleaning.
+    pub cleaned: Vec<(String, String)>,
 }
 
 /// Loads `path`; `step` is the grid step of M4 rows and values-only files (`None`: 1 h for M4, 5 min else).
@@ -65,11 +67,23 @@ pub fn load(path: &Path, step: Option<Duration>) -> Result<Dataset, CliError> {
         let step = step.unwrap_or(Duration::from_secs(300));
         let mut series = Vec::new();
         let mut skipped = Vec::new();
+        let mut cleaned = Vec::new();
         for file in files {
             let name = file.strip_prefix(path).unwrap_or(&file).display().to_string();
             let parsed = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::io(file.display(), e))
-                .and_then(|text| parse_any(&text, &name, step));
+                .and_then(|text| match parse_any(&text, &name, step) {
+                    Err(CliError::Input(msg)) if msg.contains("duplicate timestamp") => {
+                        let (text, dropped) = drop_repeated_timestamps(&text);
+                        let s = parse_any(&text, &name, step)?;
+                        cleaned.push((
+                            name.clone(),
+                            format!("{dropped} row(s) repeating a timestamp dropped"),
+                        ));
+                        Ok(s)
+                    }
+                    other => other,
+                });
             match parsed {
                 Ok(s) => series.push(NamedSeries { name, series: s }),
                 Err(e) => skipped.push((name, e.to_string())),
@@ -86,6 +100,7 @@ pub fn load(path: &Path, step: Option<Duration>) -> Result<Dataset, CliError> {
             kind: DatasetKind::Folder,
             series,
             skipped,
+            cleaned,
         });
     }
     let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path.display(), e))?;
@@ -96,6 +111,7 @@ pub fn load(path: &Path, step: Option<Duration>) -> Result<Dataset, CliError> {
             kind: DatasetKind::M4,
             series,
             skipped: Vec::new(),
+            cleaned: Vec::new(),
         });
     }
     let series = parse_series(&text, &name)?;
@@ -103,6 +119,7 @@ pub fn load(path: &Path, step: Option<Duration>) -> Result<Dataset, CliError> {
         kind: DatasetKind::Single,
         series: vec![NamedSeries { name, series }],
         skipped: Vec::new(),
+        cleaned: Vec::new(),
     })
 }
 
@@ -118,6 +135,27 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Drops every row whose timestamp field repeats the previous row's (such as the repeated hour of a clock
+/// change in some NAB files), keeping the first; returns the text and the number of rows dropped.
+fn drop_repeated_timestamps(text: &str) -> (String, usize) {
+    let mut out = String::with_capacity(text.len());
+    let mut prev: Option<&str> = None;
+    let mut dropped = 0;
+    for line in text.lines() {
+        let ts = line.split(',').next().map(str::trim).filter(|t| !t.is_empty());
+        if ts.is_some() && ts == prev {
+            dropped += 1;
+            continue;
+        }
+        if ts.is_some() {
+            prev = ts;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, dropped)
 }
 
 /// Whether the text is in the M4 wide layout (its first field is `V1`).
@@ -238,10 +276,19 @@ mod tests {
         std::fs::write(dir.join("sub/vm_1"), "1 2\n3 4\n").unwrap();
         std::fs::write(dir.join("bad.csv"), "timestamp,value\n0,abc\n").unwrap();
         std::fs::write(dir.join("notes.md"), "ignored").unwrap();
+        std::fs::write(dir.join("dup.csv"), "timestamp,value\n0,1\n60,2\n60,9\n120,3\n").unwrap();
         let d = load(&dir, None).unwrap();
         assert_eq!(d.kind, DatasetKind::Folder);
         let names: Vec<&str> = d.series.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["a.csv", "sub/vm_1"]);
+        assert_eq!(names, ["a.csv", "dup.csv", "sub/vm_1"]);
+        assert_eq!(d.series[1].series.values(), &[1.0, 2.0, 3.0]);
+        assert_eq!(
+            d.cleaned,
+            [(
+                "dup.csv".to_string(),
+                "1 row(s) repeating a timestamp dropped".to_string()
+            )]
+        );
         assert_eq!(d.skipped.len(), 1);
         assert!(d.skipped[0].1.contains("bad.csv:2"), "{:?}", d.skipped);
         std::fs::remove_dir_all(&dir).unwrap();
