@@ -18,7 +18,7 @@ use shadow_forecast::{
     Season, SeasonalNaive,
     backtest::{Fold, SeriesScore, Summary, score},
     by_name,
-    mstl::{Mstl, Transform},
+    mstl::{AdjustedKind, Mstl, Transform},
 };
 
 /// Registry names plus a few fixed variants for comparison.
@@ -27,6 +27,23 @@ fn build(name: &str) -> shadow_core::Result<Box<dyn shadow_core::Forecaster>> {
         "mstl-log" => Box::new(Mstl::new().with_transform(Transform::Log)),
         "theta-log" => Box::new(Mstl::new().with_theta().with_transform(Transform::Log)),
         "theta" => Box::new(Mstl::new().with_theta()),
+        "arima-log-24-168" => Box::new(
+            Mstl::new()
+                .with_periods(vec![24, 168])
+                .with_adjusted(AdjustedKind::Arima)
+                .with_transform(Transform::Log),
+        ),
+        "arima-log-24" => Box::new(
+            Mstl::new()
+                .with_periods(vec![24])
+                .with_adjusted(AdjustedKind::Arima)
+                .with_transform(Transform::Log),
+        ),
+        "arima-log" => Box::new(
+            Mstl::new()
+                .with_adjusted(AdjustedKind::Arima)
+                .with_transform(Transform::Log),
+        ),
         "mstl-24" => Box::new(Mstl::new().with_periods(vec![24])),
         "mstl-24-168" => Box::new(Mstl::new().with_periods(vec![24, 168])),
         "mstl-log-24-168" => Box::new(
@@ -126,6 +143,19 @@ fn main() {
             })
             .collect();
         let secs = t0.elapsed().as_secs_f64();
+        if std::env::var("M4_WORST").is_ok() {
+            let mut m: Vec<(usize, f64, f64)> = results
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    r.as_ref()
+                        .map(|r| (i, r.mase.unwrap_or(0.0), r.smape.unwrap_or(0.0)))
+                })
+                .collect();
+            m.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let total: f64 = m.iter().map(|x| x.1).sum();
+            println!("MASE sum {total:.1}; worst: {:?}", &m[..10.min(m.len())]);
+        }
         let failed = results.iter().filter(|r| r.is_none()).count();
         let scores: Vec<SeriesScore> = results.into_iter().flatten().collect();
         let s = Summary::from_scores(&scores, failed);
@@ -141,5 +171,14 @@ fn main() {
             secs,
             failed
         );
+        if name == &models[0] {
+            println!(
+                "{:<16} {:>8} {:>8} {:>8}   (same split)",
+                "naive2",
+                f(s.naive2_smape),
+                f(s.naive2_mase),
+                "1.000"
+            );
+        }
     }
 }

@@ -40,6 +40,7 @@ use chrono::{DateTime, Utc};
 use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest, TimeSeries};
 
 use crate::{
+    arima::{AutoArima, FittedArima},
     effects::{Effects, apply_uplift, gaussian_quantiles, sort_quantiles},
     error::{Error, Result},
     ets::{Ets, FittedEts},
@@ -65,7 +66,19 @@ pub struct Mstl {
     season: Option<Duration>,
     transform: Transform,
     iterations: usize,
-    theta: bool,
+    adjusted: AdjustedKind,
+}
+
+/// Which model forecasts the seasonally adjusted series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdjustedKind {
+    /// AutoETS over the non-seasonal models.
+    #[default]
+    Ets,
+    /// The Theta method.
+    Theta,
+    /// Non-seasonal AutoARIMA.
+    Arima,
 }
 
 impl Mstl {
@@ -77,7 +90,7 @@ impl Mstl {
             season: None,
             transform: Transform::None,
             iterations: 2,
-            theta: false,
+            adjusted: AdjustedKind::Ets,
         }
     }
 
@@ -100,7 +113,14 @@ impl Mstl {
     /// the model is then named `theta`.
     #[must_use]
     pub fn with_theta(mut self) -> Self {
-        self.theta = true;
+        self.adjusted = AdjustedKind::Theta;
+        self
+    }
+
+    /// Sets the model of the seasonally adjusted series.
+    #[must_use]
+    pub fn with_adjusted(mut self, kind: AdjustedKind) -> Self {
+        self.adjusted = kind;
         self
     }
 
@@ -140,7 +160,10 @@ impl Mstl {
 
 impl Named for Mstl {
     fn model_name(&self) -> &str {
-        if self.theta { "theta" } else { "mstl" }
+        match self.adjusted {
+            AdjustedKind::Theta => "theta",
+            AdjustedKind::Ets | AdjustedKind::Arima => "mstl",
+        }
     }
 }
 
@@ -149,6 +172,7 @@ impl Named for Mstl {
 enum Adjusted {
     Ets(FittedEts),
     Theta(ThetaFit),
+    Arima(Box<FittedArima>),
 }
 
 impl Adjusted {
@@ -156,6 +180,12 @@ impl Adjusted {
         match self {
             Self::Ets(m) => m.moments(horizon),
             Self::Theta(m) => m.moments(horizon),
+            Self::Arima(m) => {
+                let (mean, var) = m
+                    .forecast_moments(horizon, &[])
+                    .unwrap_or_else(|_| (vec![0.0; horizon], vec![0.0; horizon]));
+                (mean, var.into_iter().map(f64::sqrt).collect())
+            }
         }
     }
 }
@@ -188,6 +218,10 @@ impl FittedMstl {
         match &self.adjusted_model {
             Adjusted::Ets(m) => m.spec().to_string(),
             Adjusted::Theta(m) => format!("Theta(alpha={:.3})", m.alpha()),
+            Adjusted::Arima(m) => {
+                let o = m.spec().order;
+                format!("ARIMA({},{},{})", o.p, o.d, o.q)
+            }
         }
     }
 
@@ -319,11 +353,20 @@ impl Fit for Mstl {
                 c
             })
             .collect();
-        let adjusted_model = if self.theta {
-            Adjusted::Theta(ThetaFit::fit(&adjusted)?)
-        } else {
-            let adj_series = TimeSeries::new(series.start(), series.step(), adjusted)?;
-            Adjusted::Ets(Ets::auto_nonseasonal().fit(&FitInput::new(&adj_series))?)
+        let adjusted_model = match self.adjusted {
+            AdjustedKind::Theta => Adjusted::Theta(ThetaFit::fit(&adjusted)?),
+            AdjustedKind::Arima => Adjusted::Arima(Box::new(
+                AutoArima::builder()
+                    .period(1)
+                    .max_order(2, 2)
+                    .approximation(true)
+                    .build()?
+                    .fit_values(&adjusted)?,
+            )),
+            AdjustedKind::Ets => {
+                let adj_series = TimeSeries::new(series.start(), series.step(), adjusted)?;
+                Adjusted::Ets(Ets::auto_nonseasonal().fit(&FitInput::new(&adj_series))?)
+            }
         };
         Ok(FittedMstl {
             periods,

@@ -18,6 +18,8 @@ pub struct StlParams {
     pub low_pass: usize,
     /// Inner iterations.
     pub inner: usize,
+    /// Whether the seasonal smoother is locally linear (otherwise locally constant, the original default).
+    pub seasonal_linear: bool,
 }
 
 impl StlParams {
@@ -34,6 +36,7 @@ impl StlParams {
             trend,
             low_pass: odd(period),
             inner: 2,
+            seasonal_linear: true,
         }
     }
 }
@@ -80,10 +83,24 @@ pub fn decompose(y: &[f64], p: &StlParams) -> Decomposition {
             }
             sub_out.clear();
             sub_out.resize(k + 2, 0.0);
-            smooth(&sub_y, p.seasonal, 1 + p.seasonal / 10, &mut sub_out[1..=k]);
+            smooth(
+                &sub_y,
+                p.seasonal,
+                1 + p.seasonal / 10,
+                p.seasonal_linear,
+                &mut sub_out[1..=k],
+            );
             let q = p.seasonal.min(k);
-            sub_out[0] = loess_at(&sub_y, 0.0, 1, q, p.seasonal).unwrap_or(sub_out[1]);
-            sub_out[k + 1] = loess_at(&sub_y, (k + 1) as f64, k + 1 - q, k, p.seasonal).unwrap_or(sub_out[k]);
+            sub_out[0] = loess_at(&sub_y, 0.0, 1, q, p.seasonal, p.seasonal_linear).unwrap_or(sub_out[1]);
+            sub_out[k + 1] = loess_at(
+                &sub_y,
+                (k + 1) as f64,
+                k + 1 - q,
+                k,
+                p.seasonal,
+                p.seasonal_linear,
+            )
+            .unwrap_or(sub_out[k]);
             for (i, v) in sub_out.iter().enumerate() {
                 let idx = j + i * np;
                 if idx < cycle.len() {
@@ -96,12 +113,12 @@ pub fn decompose(y: &[f64], p: &StlParams) -> Decomposition {
         moving_average(&cycle[..len], np, &mut ma);
         moving_average(&ma[..len - np + 1], np, &mut ma2);
         moving_average(&ma2[..len - 2 * np + 2], 3, &mut ma);
-        smooth(&ma[..n], p.low_pass, 1 + p.low_pass / 10, &mut low);
+        smooth(&ma[..n], p.low_pass, 1 + p.low_pass / 10, true, &mut low);
         for i in 0..n {
             seasonal[i] = cycle[np + i] - low[i];
             work[i] = y[i] - seasonal[i];
         }
-        smooth(&work, p.trend, 1 + p.trend / 10, &mut trend);
+        smooth(&work, p.trend, 1 + p.trend / 10, true, &mut trend);
     }
     Decomposition { seasonal, trend }
 }
@@ -120,7 +137,7 @@ fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
 }
 
 /// Local-linear loess with window `q`, evaluated every `jump` points and interpolated in between.
-fn smooth(y: &[f64], q: usize, jump: usize, out: &mut [f64]) {
+fn smooth(y: &[f64], q: usize, jump: usize, linear: bool, out: &mut [f64]) {
     let n = y.len();
     if n < 2 {
         out[..n].copy_from_slice(y);
@@ -146,7 +163,7 @@ fn smooth(y: &[f64], q: usize, jump: usize, out: &mut [f64]) {
     let mut i = 1;
     loop {
         let (l, r) = window(i);
-        let v = loess_at(y, i as f64, l, r, q).unwrap_or(y[i - 1]);
+        let v = loess_at(y, i as f64, l, r, q, linear).unwrap_or(y[i - 1]);
         out[i - 1] = v;
         evaluated.push(i);
         if i == n {
@@ -166,7 +183,7 @@ fn smooth(y: &[f64], q: usize, jump: usize, out: &mut [f64]) {
 
 /// The loess value at 1-based position `x` from the points `left..=right` (1-based) with nominal window
 /// `q`; `None` when every weight is zero.
-fn loess_at(y: &[f64], x: f64, left: usize, right: usize, q: usize) -> Option<f64> {
+fn loess_at(y: &[f64], x: f64, left: usize, right: usize, q: usize, linear: bool) -> Option<f64> {
     let n = y.len();
     let mut h = (x - left as f64).max(right as f64 - x);
     if q > n {
@@ -202,7 +219,7 @@ fn loess_at(y: &[f64], x: f64, left: usize, right: usize, q: usize) -> Option<f6
     let mean = swy / sw;
     let c = swxx / sw - a * a;
     let range = (n - 1) as f64;
-    if h > 0.0 && c.sqrt() > 0.001 * range {
+    if linear && h > 0.0 && c.sqrt() > 0.001 * range {
         let slope = (swxy / sw - a * mean) / c;
         Some(mean + slope * (x - a))
     } else {
@@ -236,7 +253,7 @@ mod tests {
     fn loess_reproduces_a_line_exactly() {
         let y: Vec<f64> = (0..50).map(|t| 2.0 + 0.5 * t as f64).collect();
         let mut out = vec![0.0; 50];
-        smooth(&y, 7, 2, &mut out);
+        smooth(&y, 7, 2, true, &mut out);
         for (a, b) in out.iter().zip(&y) {
             assert!((a - b).abs() < 1e-9);
         }

@@ -164,7 +164,8 @@ impl Ets {
         }
     }
 
-    /// AutoETS over the non-seasonal models only (used on seasonally adjusted series).
+    /// AutoETS over the non-seasonal additive-error models `ETS(A,N,N)`, `ETS(A,A,N)`, `ETS(A,Ad,N)`, for
+    /// seasonally adjusted series (see [`crate::mstl`]).
     #[must_use]
     pub const fn auto_nonseasonal() -> Self {
         Self {
@@ -348,7 +349,8 @@ impl Fit for Ets {
             Search::Auto { seasonal } => {
                 let positive = y.iter().filter(|v| !v.is_nan()).all(|&v| v > 0.0);
                 (
-                    candidates(period, seasonal && !too_short, positive),
+                    // The non-seasonal search serves seasonally adjusted series: additive errors only.
+                    candidates(period, seasonal && !too_short, positive && seasonal),
                     seasonal && period > 1,
                 )
             }
