@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! shadow forecast --input FILE.csv --horizon H [--quantiles 0.5,0.9,0.99] [--output FILE]
-//!                 [--model auto|arima|seasonal-naive] [--season 1d]
+//!                 [--model auto|arima|auto-arima|ets|mstl|theta|seasonal-naive|...] [--season 1d]
+//!                 [--events FILE] [--plot FILE.svg] [--calibrate]
 //!                 [--order p,d,q] [--seasonal-order P,D,Q,m] [--trend none|constant|drift]
 //! ```
 //!
@@ -11,13 +12,21 @@
 //!
 //! # Models
 //!
-//! - `auto` (the default; alias `auto-arima`): AutoARIMA ([`shadow_forecast::AutoArimaOnGrid`]). The season is
-//!   `--season` in steps, or else a day when the step divides a day into at most
-//!   [`shadow_forecast::MAX_AUTO_PERIOD`] steps, or else none.
-//! - `arima`: exactly ARIMA(p,d,q)(P,D,Q)m with the given trend, fitted by exact maximum likelihood, with the
-//!   meaning of statsmodels' `SARIMAX(order, seasonal_order, trend)` (`constant` = `c`, `drift` = `t` plus a
-//!   mean without differencing). `--order` is required; `--season` does not apply (use `--seasonal-order`).
-//! - `seasonal-naive`: repeats the last season.
+//! `--model` takes any name of [`shadow_forecast::MODELS`] (see [`shadow_forecast::by_name_with`]); `auto` is
+//! the default. `arima` is exactly ARIMA(p,d,q)(P,D,Q)m with the given trend, fitted by exact maximum
+//! likelihood, with the meaning of statsmodels' `SARIMAX(order, seasonal_order, trend)` (`constant` = `c`,
+//! `drift` = `t` plus a mean without differencing); `--order` is required and `--season` does not apply (use
+//! `--seasonal-order`). A `--season` that is not a whole number of steps is an error for every model.
+//!
+//! # Events, plot and calibration
+//!
+//! - `--events FILE` reads a TOML or CSV event file ([`shadow_core::events`]). Each label becomes an indicator
+//!   regressor over the history and the horizon ([`EventSet::regressors`]); the model estimates its effect
+//!   jointly with the rest of the fit, and announced events in the horizon lift the point forecast and the
+//!   quantiles. A label announced for the horizon that never occurs in the history is an error naming its line.
+//! - `--plot FILE.svg` draws the recent history, the point forecast, the fan of the central 50 %, 80 % and
+//!   95 % intervals (besides the requested quantiles) and the events ([`crate::chart::forecast`]).
+//! - `--calibrate` wraps the model in [`Conformal`], calibrated at the requested horizon.
 //!
 //! `--order`, `--seasonal-order` and `--trend` apply only to `arima`; with another model they are an error.
 //!
@@ -41,8 +50,8 @@
 //!
 //! # Caveats
 //! The model is built through [`shadow_forecast::by_name`] and used through the object-safe
-//! [`Forecaster`](shadow_core::Forecaster) trait, which does not expose model-specific diagnostics: a
-//! seasonal-naive fallback to the naive forecast on a short history is not reported.
+//! [`Forecaster`] trait, which does not expose model-specific diagnostics: a seasonal-naive fallback to the
+//! naive forecast on a short history is not reported.
 
 use std::{
     ffi::OsString,
