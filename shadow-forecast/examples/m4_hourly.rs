@@ -13,13 +13,27 @@ use std::{path::PathBuf, time::Instant};
 
 use chrono::{TimeZone, Utc};
 use rayon::prelude::*;
-use shadow_core::{FitInput, PredictRequest, Quantile, TimeSeries};
+use shadow_core::{Fit, FitInput, Predict, PredictRequest, Quantile, TimeSeries};
 use shadow_forecast::{
     Season, SeasonalNaive,
+    auto::Auto,
     backtest::{Fold, SeriesScore, Summary, score},
     by_name,
     mstl::{AdjustedKind, Mstl, Transform},
 };
+
+/// User plus system CPU time of this process, from `/proc/self/stat` (0 where that file does not exist).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
 
 /// Registry names plus a few fixed variants for comparison.
 fn build(name: &str) -> shadow_core::Result<Box<dyn shadow_core::Forecaster>> {
@@ -119,6 +133,8 @@ fn main() {
             }
         };
         let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
+        let winners = std::sync::Mutex::new(std::collections::BTreeMap::<String, (usize, f64)>::new());
         let results: Vec<Option<SeriesScore>> = series
             .par_iter()
             .map(|values| {
@@ -130,10 +146,24 @@ fn main() {
                 )
                 .ok()?;
                 let train = TimeSeries::new(full.start(), full.step(), values[..n].to_vec()).ok()?;
-                let fitted = model.fit_boxed(&FitInput::new(&train)).ok()?;
-                let forecast = fitted
-                    .predict_boxed(&PredictRequest::new(HORIZON, &levels))
-                    .ok()?;
+                let request = PredictRequest::new(HORIZON, &levels);
+                let forecast = if name == "auto" {
+                    // The typed model, to tally what the selection chose.
+                    let fitted = Auto::new().fit(&FitInput::new(&train)).ok()?;
+                    let mut w = winners.lock().ok()?;
+                    for c in &fitted.report().candidates {
+                        let e = w.entry(c.name.to_string()).or_default();
+                        e.1 += c.weight;
+                        if c.name == fitted.report().winner() {
+                            e.0 += 1;
+                        }
+                    }
+                    drop(w);
+                    fitted.predict(&request).ok()?
+                } else {
+                    let fitted = model.fit_boxed(&FitInput::new(&train)).ok()?;
+                    fitted.predict_boxed(&request).ok()?
+                };
                 let fold = Fold {
                     origin: n,
                     actual: values[n..].to_vec(),
@@ -143,6 +173,7 @@ fn main() {
             })
             .collect();
         let secs = t0.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu0;
         if std::env::var("M4_WORST").is_ok() {
             let mut m: Vec<(usize, f64, f64)> = results
                 .iter()
@@ -171,6 +202,20 @@ fn main() {
             secs,
             failed
         );
+        println!(
+            "{:<16} CPU {cpu:.1} s over {} threads (wall on an idle machine is about CPU / threads)",
+            "",
+            rayon::current_num_threads()
+        );
+        let winners = winners.into_inner().unwrap_or_default();
+        if !winners.is_empty() {
+            let total: usize = winners.values().map(|v| v.0).sum();
+            let text: Vec<String> = winners
+                .iter()
+                .map(|(k, (won, w))| format!("{k} won {won}/{total}, mean weight {:.2}", w / total as f64))
+                .collect();
+            println!("{:<16} selection: {}", "", text.join("; "));
+        }
         if name == &models[0] {
             println!(
                 "{:<16} {:>8} {:>8} {:>8}   (same split)",

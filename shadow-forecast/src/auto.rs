@@ -2,10 +2,13 @@
 //! combines the best of them with weights from that backtest.
 //!
 //! **Candidates** (all take event regressors):
-//! - `mstl-log`, `theta-log`: MSTL with periods from the step (a day and a week, each confirmed by the
-//!   periodogram), in logs, with AutoETS or Theta on the adjusted series. Only for strictly positive series.
-//! - `mstl`, `theta`: the same without the log.
+//! - `mstl-log`, `theta-log`, `arima-log`: MSTL with periods from the step (a day and a week, each confirmed
+//!   by the periodogram), in logs, with AutoETS, Theta or a non-seasonal AutoARIMA on the adjusted series.
+//!   Only for strictly positive series.
+//! - `mstl`, `theta`, `arima`: the same without the log.
 //! - `seasonal-naive`: the last week (or day) repeated, a robust anchor for very regular series.
+//! - `seasonal-mean-2`, `seasonal-mean-3`: the mean of the last 2 or 3 weeks (or days) at the same position
+//!   ([`crate::seasonal_mean::SeasonalMean`]), a less noisy anchor.
 //!
 //! **Backtest.** Rolling origin inside the training data: [`Auto::with_folds`] origins (default 2), each
 //! [`Auto::with_validation`] steps (default two of the shortest season, or 24 steps without one) before the
@@ -31,12 +34,14 @@ use crate::{
     effects::sort_quantiles,
     error::{Error, Result},
     metrics,
-    mstl::{Mstl, Transform},
+    mstl::{AdjustedKind, Mstl, Transform},
     periods,
+    seasonal_mean::SeasonalMean,
     seasonal_naive::{Season, SeasonalNaive},
 };
 
-/// The default model: backtest-weighted combination of MSTL, Theta and seasonal naive. See the module docs.
+/// The default model: a backtest-weighted combination of MSTL variants (AutoETS, Theta or AutoARIMA on the
+/// adjusted series, with or without logs), seasonal naive and seasonal means. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auto {
     season: Option<Duration>,
@@ -100,11 +105,22 @@ impl Auto {
                 "theta-log",
                 Box::new(mstl.clone().with_theta().with_transform(Transform::Log)),
             ));
+            out.push((
+                "arima-log",
+                Box::new(
+                    mstl.clone()
+                        .with_adjusted(AdjustedKind::Arima)
+                        .with_transform(Transform::Log),
+                ),
+            ));
         }
         out.push(("mstl", Box::new(mstl.clone())));
-        out.push(("theta", Box::new(mstl.with_theta())));
+        out.push(("theta", Box::new(mstl.clone().with_theta())));
+        out.push(("arima", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));
         let season = self.season.map_or(Season::Auto, Season::Duration);
         out.push(("seasonal-naive", Box::new(SeasonalNaive::new(season))));
+        out.push(("seasonal-mean-2", Box::new(SeasonalMean::new(2))));
+        out.push(("seasonal-mean-3", Box::new(SeasonalMean::new(3))));
         out
     }
 }
@@ -387,5 +403,117 @@ impl Predict for FittedAuto {
         sort_quantiles(out);
         out.finish()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use shadow_core::{Event, Regressors, TimeRange};
+
+    use super::*;
+    use crate::ets::tests::noise;
+
+    fn hourly(values: Vec<f64>) -> TimeSeries {
+        TimeSeries::new(
+            Utc.timestamp_opt(0, 0).unwrap(),
+            Duration::from_secs(3600),
+            values,
+        )
+        .unwrap()
+    }
+
+    fn truth(t: usize) -> f64 {
+        let day = (2.0 * std::f64::consts::PI * (t % 24) as f64 / 24.0).sin();
+        let weekend = if (t / 24) % 7 >= 5 { -25.0 } else { 0.0 };
+        300.0 + 0.02 * t as f64 + 40.0 * day + weekend
+    }
+
+    fn levels() -> Vec<Quantile> {
+        [0.1, 0.5, 0.9]
+            .into_iter()
+            .map(|q| Quantile::try_new(q).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn combines_the_best_candidates_and_reports_why() {
+        let n = 24 * 7 * 5;
+        let e = noise(11, n);
+        let y: Vec<f64> = (0..n).map(|t| truth(t) + 3.0 * e[t]).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        let report = fitted.report();
+        assert_eq!(report.folds, 2);
+        assert_eq!(report.validation, 48);
+        assert!(report.candidates.iter().any(|c| c.name == "mstl-log"));
+        let total: f64 = report.candidates.iter().map(|c| c.weight).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert_eq!(report.candidates.iter().filter(|c| c.weight > 0.0).count(), 3);
+        // Best first, and the winner is among the combined ones.
+        assert!(report.candidates[0].score <= report.candidates[1].score);
+        let text = report.to_string();
+        assert!(text.starts_with(&format!("winner {}", report.winner())), "{text}");
+        let f = fitted.predict(&PredictRequest::new(48, &levels())).unwrap();
+        let mae = (0..48).map(|h| (f.point()[h] - truth(n + h)).abs()).sum::<f64>() / 48.0;
+        assert!(mae < 6.0, "mae {mae}");
+    }
+
+    #[test]
+    fn short_history_skips_the_backtest_and_says_so() {
+        let y: Vec<f64> = (0..60).map(truth).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        assert_eq!(fitted.report().folds, 0);
+        assert_eq!(fitted.report().winner(), "mstl");
+        assert!(fitted.report().note.as_deref().unwrap().contains("too short"));
+    }
+
+    #[test]
+    fn non_positive_series_skip_the_log_candidates() {
+        let n = 24 * 7 * 3;
+        let y: Vec<f64> = (0..n).map(|t| truth(t) - 300.0).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        assert!(
+            fitted
+                .report()
+                .candidates
+                .iter()
+                .all(|c| !c.name.ends_with("-log"))
+        );
+    }
+
+    #[test]
+    fn an_announced_event_lifts_the_combined_forecast() {
+        let t = |h: usize| Utc.timestamp_opt(h as i64 * 3600, 0).unwrap();
+        let n = 24 * 7 * 4;
+        let e = noise(12, n);
+        let mut y: Vec<f64> = (0..n).map(|t| truth(t) + 2.0 * e[t]).collect();
+        for v in &mut y[300..308] {
+            *v += 120.0;
+        }
+        let series = hourly(y);
+        let events = [
+            Event::new("campaign", TimeRange::new(t(300), t(308)).unwrap()).unwrap(),
+            Event::new("campaign", TimeRange::new(t(n + 10), t(n + 14)).unwrap()).unwrap(),
+        ];
+        let x = Regressors::from_events(&events, series.start(), series.step(), n).unwrap();
+        let x_new = Regressors::from_events(&events, series.end(), series.step(), 24).unwrap();
+        let fitted = Auto::new()
+            .fit(&FitInput::new(&series).with_regressors(&x).unwrap())
+            .unwrap();
+        let lv = levels();
+        let with = fitted
+            .predict(&PredictRequest::new(24, &lv).with_regressors(&x_new))
+            .unwrap();
+        let without = fitted.predict(&PredictRequest::new(24, &lv)).unwrap();
+        for h in 0..24 {
+            let lift = with.point()[h] - without.point()[h];
+            let upper = with.quantile_paths()[2][h] - without.quantile_paths()[2][h];
+            if (10..14).contains(&h) {
+                assert!((lift - 120.0).abs() < 15.0, "h={h}: lift {lift}");
+                assert!((upper - 120.0).abs() < 15.0, "h={h}: upper {upper}");
+            } else {
+                assert!(lift.abs() < 1e-9);
+            }
+        }
     }
 }

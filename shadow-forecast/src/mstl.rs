@@ -255,9 +255,9 @@ pub(crate) fn interpolate(y: &[f64]) -> Vec<f64> {
     out[last + 1..].fill(y[last]);
     for w in present.windows(2) {
         let (a, b) = (w[0], w[1]);
-        for t in a + 1..b {
+        for (t, slot) in out.iter_mut().enumerate().take(b).skip(a + 1) {
             let f = (t - a) as f64 / (b - a) as f64;
-            out[t] = y[a] + f * (y[b] - y[a]);
+            *slot = y[a] + f * (y[b] - y[a]);
         }
     }
     out

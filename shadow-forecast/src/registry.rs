@@ -10,13 +10,15 @@ use crate::{
     error::{Error, Result},
     ets::Ets,
     mstl::Mstl,
+    seasonal_mean::SeasonalMean,
     seasonal_naive::{Season, SeasonalNaive},
 };
 
-/// The model names [`by_name`] and [`by_name_with`] know (aliases: `snaive`, `auto-arima`).
+/// The model names [`by_name`] and [`by_name_with`] know (alias: `snaive`).
 pub const MODELS: &[&str] = &[
     "auto",
     "seasonal-naive",
+    "seasonal-mean",
     "arima",
     "auto-arima",
     "ets",
@@ -94,7 +96,12 @@ pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<
 /// |---|---|---|
 /// | `seasonal-naive`, `snaive` | [`SeasonalNaive`] | `season` |
 /// | `arima` | [`Arima`] with exactly the given orders and trend | `order` (required), `seasonal_order`, `trend` |
-/// | `auto`, `auto-arima` | [`AutoArimaOnGrid`]: AutoARIMA, season in steps from `season` or a day | `season` |
+/// | `auto` (default) | [`Auto`]: backtest-weighted combination of MSTL/Theta/ARIMA variants and seasonal baselines | `season` |
+/// | `auto-arima` | [`AutoArimaOnGrid`]: AutoARIMA, season in steps from `season` or a day | `season` |
+/// | `ets` | [`Ets::auto`]: AutoETS by AICc, season of a day when it has at most 24 steps | none |
+/// | `mstl` | [`Mstl`]: MSTL with periods from the step (or `season`), AutoETS on the adjusted series | `season` |
+/// | `theta` | [`Mstl::with_theta`]: Theta on the MSTL-adjusted series | `season` |
+/// | `seasonal-mean` | [`SeasonalMean`]: mean of the last 3 weeks (or days) | none |
 ///
 /// # Errors
 /// [`shadow_core::Error::Config`] naming `forecast.model` when the name is unknown (the message lists the known
@@ -133,6 +140,16 @@ pub fn by_name_with(name: &str, options: &ModelOptions) -> shadow_core::Result<B
         "auto-arima" => {
             arima_only()?;
             Ok(Box::new(AutoArimaOnGrid::new(season)))
+        }
+        "seasonal-mean" => {
+            arima_only()?;
+            if season.is_some() {
+                return Err(shadow_core::Error::config(
+                    "forecast.season",
+                    "`seasonal-mean` takes a week or a day from the step, not a season length",
+                ));
+            }
+            Ok(Box::new(SeasonalMean::new(3)))
         }
         "theta" => {
             arima_only()?;
@@ -272,7 +289,7 @@ mod tests {
         let e = by_name("prophet", None).unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, arima, auto-arima, ets, mstl, theta"
+            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, seasonal-mean, arima, auto-arima, ets, mstl, theta"
         );
     }
 

@@ -149,10 +149,10 @@ fn smooth(y: &[f64], q: usize, jump: usize, linear: bool, out: &mut [f64]) {
         if q >= n {
             (1, n)
         } else {
-            let half = (q + 1) / 2;
+            let half = q.div_ceil(2);
             if i < half {
                 (1, q)
-            } else if i >= n - half + 1 {
+            } else if i > n - half {
                 (n - q + 1, n)
             } else {
                 (i - half + 1, q + i - half)

@@ -138,7 +138,7 @@ pub(crate) fn initial_state(spec: &EtsSpec, y: &[f64]) -> State {
         m
     ];
     if spec.season != SeasonKind::None && m > 1 {
-        let span = y.len().min(4 * m).max(2 * m).min(y.len());
+        let span = y.len();
         let ma = centred_ma(&y[..span], m);
         let mut sum = vec![0.0; m];
         let mut cnt = vec![0usize; m];
@@ -214,7 +214,7 @@ fn centred_ma(y: &[f64], m: usize) -> Vec<Option<f64>> {
     let n = y.len();
     let mut out = vec![None; n];
     let half = m / 2;
-    for t in half..n.saturating_sub(half) {
+    for (t, slot) in out.iter_mut().enumerate().take(n.saturating_sub(half)).skip(half) {
         let (lo, hi) = (t - half, t + half);
         let w = &y[lo..=hi.min(n - 1)];
         if w.len() != 2 * half + 1 || w.iter().any(|v| v.is_nan()) {
@@ -225,7 +225,7 @@ fn centred_ma(y: &[f64], m: usize) -> Vec<Option<f64>> {
         } else {
             (w[1..w.len() - 1].iter().sum::<f64>() + 0.5 * (w[0] + w[w.len() - 1])) / m as f64
         };
-        out[t] = Some(v);
+        *slot = Some(v);
     }
     out
 }
