@@ -12,7 +12,8 @@
 //! 2. **Scores.** Each residual `y − ŷ` of step `h` is divided by the model's own spread at that step,
 //!    `σ = (q0.9 − q0.1) / 2.563` (the normal spread the interval implies), which keeps the model's view of
 //!    how uncertainty grows with the horizon and with the level of the series. Where the model gives no
-//!    spread, `σ` is the mean absolute one-step change of the history times `√(h+1)`.
+//!    spread (or one over a thousand times larger), `σ` is the mean absolute one-step change of the history
+//!    times `√(h+1)`.
 //! 3. **Quantiles.** At predict time, the quantile `τ` at step `h` is `ŷ_h + σ_h · Q_τ(S_h)`, where `S_h`
 //!    pools the scores of the steps within `window` of `h` over every fold and `Q_τ` is the empirical
 //!    quantile with the finite-sample widening `τ' = ½ + (τ − ½)(1 + 1/|S_h|)`. Steps beyond the calibrated
@@ -63,10 +64,11 @@ pub struct ConformalOptions {
     pub horizon: Option<usize>,
     /// Number of calibration origins (default 10; fewer when the history is short).
     pub folds: usize,
-    /// Steps between calibration origins; `None`: half the horizon.
+    /// Steps between calibration origins; `None`: half the horizon, or a quarter of the history divided by
+    /// `folds` when that is longer (the origins then span the last quarter of the history).
     pub stride: Option<usize>,
     /// Half-width, in steps, of the window of steps whose scores are pooled; `None`: an eighth of the
-    /// horizon, at least 1.
+    /// horizon, at least 2.
     pub window: Option<usize>,
 }
 
@@ -145,7 +147,14 @@ impl Conformal {
             }
             .min(n / 4)
         });
-        let stride = self.options.stride.unwrap_or(horizon.div_ceil(2)).max(1);
+        // Spread the origins over at least the last quarter of the history, so that a short horizon is not
+        // calibrated on a few hours only.
+        let folds_wanted = self.options.folds.max(1);
+        let stride = self
+            .options
+            .stride
+            .unwrap_or_else(|| horizon.div_ceil(2).max(n / 4 / folds_wanted))
+            .max(1);
         let mut note = None;
         let mut calibration = None;
         if horizon == 0 {
@@ -178,7 +187,7 @@ impl Conformal {
                         &levels,
                     ) {
                         Ok(folds) => {
-                            let window = self.options.window.unwrap_or((horizon / 8).max(1));
+                            let window = self.options.window.unwrap_or((horizon / 8).max(2));
                             calibration = Calibration::from_folds(series, &folds, window);
                             if calibration.is_none() {
                                 note = Some("the calibration folds had no scored actuals".into());
@@ -312,7 +321,7 @@ impl Calibration {
 }
 
 /// The model's spread at step `h`: `(q0.9 − q0.1)/2.563`, or `scale·√(h+1)` when the forecast has no such
-/// quantiles or they do not spread.
+/// quantiles, they do not spread, or they spread more than a thousand times that.
 fn spread(f: &Forecast, h: usize, scale: f64) -> f64 {
     let lo = f
         .levels()
@@ -326,7 +335,9 @@ fn spread(f: &Forecast, h: usize, scale: f64) -> f64 {
     match (lo, hi) {
         (Some(lo), Some(hi)) => {
             let s = (f.quantile_paths()[hi][h] - f.quantile_paths()[lo][h]) / SPREAD_Z;
-            if s.is_finite() && s > 1e-6 * fallback {
+            // A spread far outside the scale of the series (a degenerate or exploding model interval) would
+            // carry over into the calibrated quantiles; the fallback keeps them on the series' scale.
+            if s.is_finite() && s > 1e-6 * fallback && s < 1e3 * fallback {
                 s
             } else {
                 fallback
