@@ -46,6 +46,17 @@ pub(crate) struct Pass {
 
 /// Runs the recursions over `y` from `init` (whose seasonal ring is indexed from time 0).
 pub(crate) fn pass(spec: &EtsSpec, p: &Smoothing, init: &State, y: &[f64]) -> Option<Pass> {
+    pass_recording(spec, p, init, y, None)
+}
+
+/// As [`pass`], also writing each one-step forecast `ŷ_t` to `fitted` when given.
+pub(crate) fn pass_recording(
+    spec: &EtsSpec,
+    p: &Smoothing,
+    init: &State,
+    y: &[f64],
+    mut fitted: Option<&mut Vec<f64>>,
+) -> Option<Pass> {
     let m = spec.period.max(1);
     let mut st = init.clone();
     let (mut sse, mut log_scale, mut n) = (0.0, 0.0, 0usize);
@@ -67,6 +78,9 @@ pub(crate) fn pass(spec: &EtsSpec, p: &Smoothing, init: &State, y: &[f64]) -> Op
         };
         if !yhat.is_finite() {
             return None;
+        }
+        if let Some(f) = fitted.as_deref_mut() {
+            f.push(yhat);
         }
         if yt.is_nan() {
             st.level = q;

@@ -419,4 +419,6 @@ impl Predict for FittedEts {
 }
 
 #[cfg(test)]
+mod parity;
+#[cfg(test)]
 pub(crate) mod tests;
