@@ -35,7 +35,7 @@
 //! let values: Vec<f64> = (0..24 * 30).map(|i| 50.0 + 10.0 * ((i % 24) as f64 / 4.0).sin() + (i * 7 % 11) as f64).collect();
 //! let series = TimeSeries::new(Utc.timestamp_opt(0, 0).unwrap(), Duration::from_secs(3600), values).unwrap();
 //! let model = Conformal::with_options(
-//!     Arc::new(SeasonalNaive::new(Season::Steps(24))),
+//!     Arc::new(SeasonalNaive::new(Season::Steps(24))) as Arc<dyn Forecaster>,
 //!     ConformalOptions::default().with_horizon(24),
 //! );
 //! let fitted = model.fit_boxed(&FitInput::new(&series)).unwrap();
