@@ -282,10 +282,11 @@ impl Fit for Auto {
                     .max(1e-12)
             };
             let (bs, bm) = (best(|p| p.0), best(|p| p.1));
+            let wf = 1.0 / fold_count as f64;
             for c in 0..candidates.len() {
                 rel[c] = rel[c].zip(scores[c][f]).map(|(acc, (s, m))| {
                     let s_rel = if bs > 1e-12 { s / bs } else { 1.0 };
-                    acc + 0.5 * (s_rel + m / bm) / fold_count as f64
+                    acc + 0.5 * (s_rel + m / bm) * wf
                 });
                 smapes[c] = smapes[c]
                     .zip(scores[c][f])
