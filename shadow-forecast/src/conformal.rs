@@ -16,8 +16,10 @@
 //!    times `√(h+1)`.
 //! 3. **Quantiles.** At predict time, the quantile `τ` at step `h` is `ŷ_h + σ_h · Q_τ(S_h)`, where `S_h`
 //!    pools the scores of the steps within `window` of `h` over every fold and `Q_τ` is the empirical
-//!    quantile with the finite-sample widening `τ' = ½ + (τ − ½)(1 + 1/|S_h|)`. Steps beyond the calibrated
-//!    horizon use the scores of its last window. The point forecast is the wrapped model's.
+//!    quantile with the finite-sample widening `τ' = ½ + (τ − ½)(1 + 1/K)`, `K` the number of calibration
+//!    folds: the errors of one fold are strongly correlated, so the folds, not the pooled scores, are the
+//!    effective sample (on independent noise this is conservative). Steps beyond the calibrated horizon use
+//!    the scores of its last window. The point forecast is the wrapped model's.
 //!
 //! Quantiles are monotone in the level by construction (one set of scores, one `σ` per step), for any set of
 //! levels at every step.
@@ -227,6 +229,8 @@ pub struct Calibration {
     scores: Vec<Vec<f64>>,
     /// The fallback scale: mean absolute one-step change of the history.
     scale: f64,
+    /// The number of folds with a scored actual: the effective sample size of the widening.
+    folds: usize,
 }
 
 impl Calibration {
@@ -271,7 +275,11 @@ impl Calibration {
                 pooled
             })
             .collect();
-        Some(Self { scores, scale })
+        let folds = folds
+            .iter()
+            .filter(|f| f.actual.iter().any(|v| !v.is_nan()))
+            .count();
+        Some(Self { scores, scale, folds })
     }
 
     /// The calibrated horizon in steps.
@@ -293,7 +301,7 @@ impl Calibration {
             let sigma = spread(raw, h, self.scale);
             let scores = self.scores_at(h);
             for (k, level) in levels.iter().enumerate() {
-                let q = empirical_quantile(scores, level.get()).unwrap_or(0.0);
+                let q = empirical_quantile(scores, level.get(), self.folds).unwrap_or(0.0);
                 paths[k][h] = point[h] + sigma * q;
             }
         }
@@ -349,12 +357,12 @@ fn spread(f: &Forecast, h: usize, scale: f64) -> f64 {
 
 /// The empirical `tau`-quantile of sorted `scores`, with the finite-sample widening of the module docs and
 /// linear interpolation between order statistics.
-fn empirical_quantile(scores: &[f64], tau: f64) -> Option<f64> {
+fn empirical_quantile(scores: &[f64], tau: f64, samples: usize) -> Option<f64> {
     let n = scores.len();
     if n == 0 {
         return None;
     }
-    let t = (0.5 + (tau - 0.5) * (1.0 + 1.0 / n as f64)).clamp(0.0, 1.0);
+    let t = (0.5 + (tau - 0.5) * (1.0 + 1.0 / samples.clamp(1, n) as f64)).clamp(0.0, 1.0);
     let pos = t * (n - 1) as f64;
     let (i, frac) = (pos.floor() as usize, pos.fract());
     let j = (i + 1).min(n - 1);
@@ -438,11 +446,13 @@ mod tests {
     #[test]
     fn empirical_quantile_widens_for_small_samples() {
         let s = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(empirical_quantile(&s, 0.5), Some(3.0));
-        assert_eq!(empirical_quantile(&s, 0.99), Some(5.0));
+        assert_eq!(empirical_quantile(&s, 0.5, 5), Some(3.0));
+        assert_eq!(empirical_quantile(&s, 0.99, 5), Some(5.0));
         // τ' = 0.5 + 0.4·1.2 = 0.98 → position 3.92
-        assert!((empirical_quantile(&s, 0.9).unwrap() - 4.92).abs() < 1e-12);
-        assert_eq!(empirical_quantile(&[], 0.5), None);
+        assert!((empirical_quantile(&s, 0.9, 5).unwrap() - 4.92).abs() < 1e-12);
+        // Two effectively independent samples (folds) widen more: τ' = 0.5 + 0.4·1.5 = 1.1 → the maximum.
+        assert_eq!(empirical_quantile(&s, 0.9, 2), Some(5.0));
+        assert_eq!(empirical_quantile(&[], 0.5, 1), None);
     }
 
     #[test]
@@ -465,7 +475,8 @@ mod tests {
             assert!((0..24).all(|h| p[0][h] <= p[1][h] && p[1][h] <= p[2][h]));
         }
         let cov = inside.iter().sum::<f64>() / inside.len() as f64;
-        assert!((cov - 0.8).abs() < 0.08, "coverage {cov}");
+        // The widening counts folds, not scores, so on independent noise the coverage is somewhat above 80 %.
+        assert!((0.75..=0.92).contains(&cov), "coverage {cov}");
     }
 
     #[test]
