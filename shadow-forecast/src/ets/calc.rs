@@ -340,7 +340,7 @@ pub(crate) fn fit(spec: &EtsSpec, y: &[f64]) -> Option<Fitted> {
         pass(spec, &p, &s, y).map_or(f64::INFINITY, |r| neg2_loglik(spec, &r))
     };
     let iters = 120 * x0.len();
-    let (x, v) = nelder_mead::minimize(objective, &x0, &steps, 1e-8, iters);
+    let (x, v) = nelder_mead::minimize(objective, &x0, &steps, 1e-7, iters);
     if !v.is_finite() {
         return None;
     }
