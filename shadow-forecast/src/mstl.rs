@@ -11,6 +11,8 @@
 //!
 //! **Transform.** With [`Transform::Log`], a strictly positive series is decomposed in logs, so seasonal
 //! swings scale with the level; point and quantiles are transformed back (the point is then the median).
+//! Before the back-transform they are clamped to the log range of the history widened by its own width (at
+//! least one unit) on each side, so a wide log-scale spread cannot explode.
 //!
 //! **Periods.** By default they come from the sampling step and a periodogram ([`crate::periods::detect`]).
 //! Periods the history does not cover twice are dropped, and the fitted model says so
@@ -199,6 +201,8 @@ pub struct FittedMstl {
     n: usize,
     adjusted_model: Adjusted,
     log: bool,
+    /// In logs: the bounds the forecast is clamped to before exponentiating.
+    log_bounds: (f64, f64),
     effects: Effects,
     fallback: Option<String>,
     start: DateTime<Utc>,
@@ -339,6 +343,10 @@ impl Fit for Mstl {
         } else {
             cleaned
         };
+        let (lo, hi) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+        let log_bounds = (lo - (hi - lo).max(1.0), hi + (hi - lo).max(1.0));
         let (seasonals, adjusted) = self.decompose(&y, &periods);
         let n = y.len();
         let cycles = periods
@@ -374,6 +382,7 @@ impl Fit for Mstl {
             n,
             adjusted_model,
             log,
+            log_bounds,
             effects,
             fallback: (!notes.is_empty()).then(|| notes.join("; ")),
             start: series.end(),
@@ -397,12 +406,15 @@ impl Predict for FittedMstl {
         out.point_mut().copy_from_slice(&point);
         gaussian_quantiles(out, &sd);
         if self.log {
+            // A wide log-scale spread would explode when exponentiated: clamp to the history's log range
+            // widened by its own width (at least one unit, a factor e) on each side.
+            let (lo, hi) = self.log_bounds;
             for v in out.point_mut() {
-                *v = v.exp();
+                *v = v.clamp(lo, hi).exp();
             }
             for path in out.quantile_paths_mut() {
                 for v in path.iter_mut() {
-                    *v = v.exp();
+                    *v = v.clamp(lo, hi).exp();
                 }
             }
             sort_quantiles(out);
@@ -486,5 +498,15 @@ mod tests {
         let lv = [Quantile::try_new(0.01).unwrap(), Quantile::try_new(0.99).unwrap()];
         let f = fitted.predict(&PredictRequest::new(48, &lv)).unwrap();
         assert!(f.quantile_paths()[0].iter().all(|&v| v > 0.0));
+        // Even far ahead, the upper quantile stays within the documented bound.
+        let far = fitted.predict(&PredictRequest::new(5000, &lv)).unwrap();
+        let max_log = y.iter().fold(f64::NEG_INFINITY, |a, v| a.max(v.ln()));
+        let min_log = y.iter().fold(f64::INFINITY, |a, v| a.min(v.ln()));
+        let bound = (max_log + (max_log - min_log).max(1.0)).exp();
+        assert!(
+            far.quantile_paths()[1]
+                .iter()
+                .all(|&v| v.is_finite() && v <= bound * (1.0 + 1e-9))
+        );
     }
 }
