@@ -27,6 +27,7 @@ pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
 pub mod error;
+pub mod events;
 pub mod forecast;
 pub mod ids;
 #[cfg(feature = "test-util")]

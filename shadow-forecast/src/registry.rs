@@ -6,12 +6,25 @@ use shadow_core::{Fit, FitInput, Forecaster, Named};
 
 use crate::{
     arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend},
+    auto::Auto,
     error::{Error, Result},
+    ets::Ets,
+    mstl::Mstl,
+    seasonal_mean::SeasonalMean,
     seasonal_naive::{Season, SeasonalNaive},
 };
 
-/// The model names [`by_name`] and [`by_name_with`] know (aliases: `snaive`, `auto-arima`).
-pub const MODELS: &[&str] = &["seasonal-naive", "arima", "auto"];
+/// The model names [`by_name`] and [`by_name_with`] know (alias: `snaive`).
+pub const MODELS: &[&str] = &[
+    "auto",
+    "seasonal-naive",
+    "seasonal-mean",
+    "arima",
+    "auto-arima",
+    "ets",
+    "mstl",
+    "theta",
+];
 
 /// The longest season, in steps, that `auto` chooses by itself (see [`AutoArimaOnGrid`]).
 pub const MAX_AUTO_PERIOD: usize = 96;
@@ -83,7 +96,12 @@ pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<
 /// |---|---|---|
 /// | `seasonal-naive`, `snaive` | [`SeasonalNaive`] | `season` |
 /// | `arima` | [`Arima`] with exactly the given orders and trend | `order` (required), `seasonal_order`, `trend` |
-/// | `auto`, `auto-arima` | [`AutoArimaOnGrid`]: AutoARIMA, season in steps from `season` or a day | `season` |
+/// | `auto` (default) | [`Auto`]: backtest-weighted combination of MSTL/Theta/ARIMA variants and seasonal baselines | `season` |
+/// | `auto-arima` | [`AutoArimaOnGrid`]: AutoARIMA, season in steps from `season` or a day | `season` |
+/// | `ets` | [`Ets::auto`]: AutoETS by AICc, season of a day when it has at most 24 steps | none |
+/// | `mstl` | [`Mstl`]: MSTL with periods from the step (or `season`), AutoETS on the adjusted series | `season` |
+/// | `theta` | [`Mstl::with_theta`]: Theta on the MSTL-adjusted series | `season` |
+/// | `seasonal-mean` | [`SeasonalMean`]: mean of the last 3 weeks (or days) | none |
 ///
 /// # Errors
 /// [`shadow_core::Error::Config`] naming `forecast.model` when the name is unknown (the message lists the known
@@ -115,9 +133,41 @@ pub fn by_name_with(name: &str, options: &ModelOptions) -> shadow_core::Result<B
                 season.map_or(Season::Auto, Season::Duration),
             )))
         }
-        "auto" | "auto-arima" => {
+        "auto" => {
+            arima_only()?;
+            Ok(Box::new(Auto::new().with_season(season)))
+        }
+        "auto-arima" => {
             arima_only()?;
             Ok(Box::new(AutoArimaOnGrid::new(season)))
+        }
+        "seasonal-mean" => {
+            arima_only()?;
+            if season.is_some() {
+                return Err(shadow_core::Error::config(
+                    "forecast.season",
+                    "`seasonal-mean` takes a week or a day from the step, not a season length",
+                ));
+            }
+            Ok(Box::new(SeasonalMean::new(3)))
+        }
+        "theta" => {
+            arima_only()?;
+            Ok(Box::new(Mstl::new().with_season(season).with_theta()))
+        }
+        "ets" => {
+            arima_only()?;
+            if season.is_some() {
+                return Err(shadow_core::Error::config(
+                    "forecast.season",
+                    "`ets` takes its season from the step (a day of at most 24 steps); use `mstl` for longer ones",
+                ));
+            }
+            Ok(Box::new(Ets::auto()))
+        }
+        "mstl" => {
+            arima_only()?;
+            Ok(Box::new(Mstl::new().with_season(season)))
         }
         "arima" => {
             if season.is_some() {
@@ -231,12 +281,15 @@ mod tests {
     #[test]
     fn builds_by_name() {
         assert_eq!(by_name("seasonal-naive", None).unwrap().name(), "seasonal-naive");
-        assert_eq!(by_name("auto", None).unwrap().name(), "auto-arima");
+        assert_eq!(by_name("auto", None).unwrap().name(), "auto");
+        assert_eq!(by_name("ets", None).unwrap().name(), "ets");
+        assert_eq!(by_name("mstl", None).unwrap().name(), "mstl");
+        assert_eq!(by_name("theta", None).unwrap().name(), "theta");
         assert_eq!(by_name("auto-arima", None).unwrap().name(), "auto-arima");
         let e = by_name("prophet", None).unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: seasonal-naive, arima, auto"
+            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, seasonal-mean, arima, auto-arima, ets, mstl, theta"
         );
     }
 

@@ -41,10 +41,11 @@ impl Chart {
         }
         let span_h = (f.tmax - f.tmin).num_seconds().max(1) as f64 / 3600.0;
         let max_ticks = ((f.x1 - f.x0) / 70.0).max(2.0);
-        let hours = [1i64, 2, 3, 6, 12, 24, 48, 168]
+        // Up to a week per tick, then multiples of a week, so months of daily data stay readable.
+        let hours = [1i64, 2, 3, 6, 12, 24, 48, 168, 336, 672, 1344, 2688, 8736]
             .into_iter()
             .find(|h| span_h / *h as f64 <= max_ticks)
-            .unwrap_or(168);
+            .unwrap_or(8736);
         let step = hours * 3600;
         let first = f.tmin.timestamp().div_euclid(step) * step
             + if f.tmin.timestamp() % step == 0 { 0 } else { step };

@@ -19,6 +19,7 @@
 //! ```
 
 mod axes;
+pub mod forecast;
 mod scatter;
 mod xml;
 

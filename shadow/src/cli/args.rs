@@ -57,9 +57,20 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// The model: `auto` (AutoARIMA), `arima` (needs `--order`) or `seasonal-naive`.
+    /// The model, by registry name: `auto` (backtest-chosen combination, the default), `arima` (needs
+    /// `--order`), `auto-arima`, `ets`, `mstl`, `theta`, `seasonal-naive`, ...
     #[arg(long, default_value = "auto")]
     pub model: String,
+    /// Known past and future events, a TOML or CSV file (see `shadow_core::events`). Their effects are
+    /// estimated jointly with the model and lift the forecast, quantiles included, when they recur.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Also draw the history, the quantile fan and the events to this SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Calibrate the quantiles by conformal adjustment from rolling-origin backtests inside the history.
+    #[arg(long)]
+    pub calibrate: bool,
     /// Season length, such as `1d` or `1h` (`auto`, `seasonal-naive`). Default: chosen from the data; for
     /// `auto`, a day when the step divides a day into at most 96 steps, else no season.
     #[arg(long, value_parser = humantime_duration)]
@@ -87,24 +98,47 @@ pub struct ArimaArgs {
 /// Arguments of `shadow backtest`.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// CSV with `timestamp,value`, as for `shadow forecast`.
+    /// What to evaluate: a `timestamp,value` CSV, a folder of such files (or of values-only files), or an M4
+    /// file such as `Hourly-train.csv` (see `shadow::cli::datasets`).
+    #[arg(long, visible_alias = "input")]
+    pub data: PathBuf,
+    /// Steps forecast from each origin, as a number of steps (`48`) or a duration (`1h`, `24h`) that is
+    /// divided by each series' step. Default: 48 for an M4 file; required otherwise.
     #[arg(long)]
-    pub input: PathBuf,
-    /// Steps forecast from each origin.
+    pub horizon: Option<String>,
+    /// Number of rolling origins, the last one `horizon` steps before the end. Default: 1 for an M4 file
+    /// (the last 48 points held out), else 5.
     #[arg(long)]
-    pub horizon: usize,
-    /// Number of rolling origins, the last one `horizon` steps before the end.
-    #[arg(long, default_value_t = 5)]
-    pub folds: usize,
-    /// Central interval coverage to check, such as 0.8.
-    #[arg(long, default_value_t = 0.8)]
-    pub level: f64,
-    /// The model: `seasonal-naive`, `auto` (AutoARIMA) or `arima` (needs `--order`).
-    #[arg(long, default_value = "seasonal-naive")]
-    pub model: String,
-    /// Season length, such as `1d`. Default: chosen from the data.
+    pub folds: Option<usize>,
+    /// Steps between origins, as for `--horizon`. Default: the horizon (non-overlapping windows).
+    #[arg(long)]
+    pub stride: Option<String>,
+    /// Central interval coverage levels to check, comma-separated, such as 0.8,0.95.
+    #[arg(
+        long = "level",
+        visible_alias = "levels",
+        default_value = "0.8,0.95",
+        value_delimiter = ','
+    )]
+    pub levels: Vec<f64>,
+    /// Models to evaluate, by registry name; repeat the flag or separate with commas.
+    #[arg(long = "model", default_value = "seasonal-naive", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Season length, such as `1d`: the MASE lag, the Naive2 season, and the season given to the models.
+    /// Default: the models choose; the lag is a day when the step divides a day and the history before the
+    /// first origin covers two days, else 1 step.
     #[arg(long, value_parser = humantime_duration)]
     pub season: Option<Duration>,
+    /// Grid step of M4 rows (default 1h) and of values-only files (default 5m).
+    #[arg(long, value_parser = humantime_duration)]
+    pub step: Option<Duration>,
+    /// Evaluate only the first N series (in file or name order).
+    #[arg(long)]
+    pub max_series: Option<usize>,
+    /// Also evaluate every model wrapped in conformal calibration (`<model>+conformal`), whose quantiles are
+    /// corrected from rolling-origin residuals on the training part of each fold.
+    #[arg(long)]
+    pub calibrate: bool,
     /// The orders and trend of `--model arima`.
     #[command(flatten)]
     pub arima: ArimaArgs,

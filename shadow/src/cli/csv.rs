@@ -14,6 +14,7 @@
 //! - **Timestamps**, in UTC:
 //!   - RFC 3339 with `Z` or an offset: `2024-01-01T00:00:00Z`, `2024-01-01T02:00:00+02:00`;
 //!   - `YYYY-MM-DD HH:MM:SS`, optionally with a fraction, read as UTC: `2024-01-01 00:00:00`;
+//!   - a date `YYYY-MM-DD`, read as midnight UTC (daily series such as Prophet's examples);
 //!   - unix seconds, an integer (`1704067200`) or a fraction (`1704067200.5`, rounded to the millisecond).
 //! - **Values**: a finite number. An empty field or `NaN` (any case) is a missing observation and becomes
 //!   `NaN` in the series, never zero. `inf` is an error.
@@ -30,7 +31,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
 use shadow_core::{Forecast, Sample, TimeSeries};
 
 use super::CliError;
@@ -195,6 +196,9 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f") {
         return Some(t.and_utc());
     }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
     if let Ok(secs) = s.parse::<i64>() {
         return DateTime::from_timestamp(secs, 0);
     }
@@ -299,6 +303,7 @@ mod tests {
             "1704067200",
             "1704067200.0",
             " 1704067200 ",
+            "2024-01-01",
         ] {
             assert_eq!(parse_timestamp(s), Some(want), "{s}");
         }
@@ -307,7 +312,7 @@ mod tests {
             Some(want + TimeDelta::milliseconds(500))
         );
         for bad in [
-            "2024-01-01",
+            "2024-13-01",
             "2024-13-01 00:00:00",
             "yesterday",
             "NaN",

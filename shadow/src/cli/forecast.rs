@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! shadow forecast --input FILE.csv --horizon H [--quantiles 0.5,0.9,0.99] [--output FILE]
-//!                 [--model auto|arima|seasonal-naive] [--season 1d]
+//!                 [--model auto|arima|auto-arima|ets|mstl|theta|seasonal-naive|...] [--season 1d]
+//!                 [--events FILE] [--plot FILE.svg] [--calibrate]
 //!                 [--order p,d,q] [--seasonal-order P,D,Q,m] [--trend none|constant|drift]
 //! ```
 //!
@@ -11,13 +12,21 @@
 //!
 //! # Models
 //!
-//! - `auto` (the default; alias `auto-arima`): AutoARIMA ([`shadow_forecast::AutoArimaOnGrid`]). The season is
-//!   `--season` in steps, or else a day when the step divides a day into at most
-//!   [`shadow_forecast::MAX_AUTO_PERIOD`] steps, or else none.
-//! - `arima`: exactly ARIMA(p,d,q)(P,D,Q)m with the given trend, fitted by exact maximum likelihood, with the
-//!   meaning of statsmodels' `SARIMAX(order, seasonal_order, trend)` (`constant` = `c`, `drift` = `t` plus a
-//!   mean without differencing). `--order` is required; `--season` does not apply (use `--seasonal-order`).
-//! - `seasonal-naive`: repeats the last season.
+//! `--model` takes any name of [`shadow_forecast::MODELS`] (see [`shadow_forecast::by_name_with`]); `auto` is
+//! the default. `arima` is exactly ARIMA(p,d,q)(P,D,Q)m with the given trend, fitted by exact maximum
+//! likelihood, with the meaning of statsmodels' `SARIMAX(order, seasonal_order, trend)` (`constant` = `c`,
+//! `drift` = `t` plus a mean without differencing); `--order` is required and `--season` does not apply (use
+//! `--seasonal-order`). A `--season` that is not a whole number of steps is an error for every model.
+//!
+//! # Events, plot and calibration
+//!
+//! - `--events FILE` reads a TOML or CSV event file ([`shadow_core::events`]). Each label becomes an indicator
+//!   regressor over the history and the horizon ([`EventSet::regressors`]); the model estimates its effect
+//!   jointly with the rest of the fit, and announced events in the horizon lift the point forecast and the
+//!   quantiles. A label announced for the horizon that never occurs in the history is an error naming its line.
+//! - `--plot FILE.svg` draws the recent history, the point forecast, the fan of the central 50 %, 80 % and
+//!   95 % intervals (besides the requested quantiles) and the events ([`crate::chart::forecast`]).
+//! - `--calibrate` wraps the model in [`Conformal`], calibrated at the requested horizon.
 //!
 //! `--order`, `--seasonal-order` and `--trend` apply only to `arima`; with another model they are an error.
 //!
@@ -41,26 +50,35 @@
 //!
 //! # Caveats
 //! The model is built through [`shadow_forecast::by_name`] and used through the object-safe
-//! [`Forecaster`](shadow_core::Forecaster) trait, which does not expose model-specific diagnostics: a
-//! seasonal-naive fallback to the naive forecast on a short history is not reported.
+//! [`Forecaster`] trait, which does not expose model-specific diagnostics: a seasonal-naive fallback to the
+//! naive forecast on a short history is not reported.
 
 use std::{
     ffi::OsString,
     fs::{self, File},
     io::{self, BufWriter, Write},
     path::Path,
+    sync::Arc,
     time::Duration,
 };
 
 use chrono::TimeDelta;
-use shadow_core::{FitInput, FittedModel, Forecast, PredictRequest, Quantile, TimeSeries};
+use shadow_core::{
+    FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, Regressors, TimeSeries,
+    events::EventSet,
+};
+use shadow_forecast::{
+    ModelOptions, Order, SeasonalOrder, Trend,
+    conformal::{Conformal, ConformalOptions},
+};
 
-use shadow_forecast::{ModelOptions, Order, SeasonalOrder, Trend};
+use crate::chart::forecast::forecast_chart;
 
 use super::{
     CliError,
     args::{ArimaArgs, ForecastArgs},
     csv::{read_series, write_forecast},
+    one_line,
 };
 
 /// The largest horizon accepted, in steps.
@@ -76,7 +94,63 @@ pub fn main(args: ForecastArgs) -> Result<(), CliError> {
     let levels = parse_levels(&args.quantiles)?;
     let options = model_options(args.season, &args.arima)?;
     let series = read_series(&args.input)?;
-    let forecast = fit_predict(&series, &args.model, &options, args.horizon, &levels)?;
+    check_time_range(&series, args.horizon)?;
+    if let Some(season) = args.season {
+        // Every model needs a whole number of steps; say so before any fit.
+        super::backtest::Span::Duration(season).steps("--season", series.step())?;
+    }
+    let events = args
+        .events
+        .as_deref()
+        .map(EventSet::from_path)
+        .transpose()
+        .map_err(|e| CliError::Input(format!("--events: {}", one_line(&e))))?;
+    let (past, future) = match &events {
+        Some(set) => set
+            .regressors(series.start(), series.step(), series.len(), args.horizon)
+            .map_err(|e| CliError::Input(format!("--events: {}", one_line(&e))))?,
+        None => (Regressors::empty(), Regressors::empty()),
+    };
+    let mut model: Arc<dyn Forecaster> = build_model(&args.model, &options)?.into();
+    if args.calibrate {
+        model = Arc::new(Conformal::with_options(
+            model,
+            ConformalOptions::default().with_horizon(args.horizon),
+        ));
+    }
+    // The plot shows a fan of central intervals besides the requested quantiles; the CSV has only those.
+    let mut all_levels = levels.clone();
+    if args.plot.is_some() {
+        for v in PLOT_LEVELS {
+            let q = Quantile::try_new(v).expect("valid level");
+            if !all_levels.contains(&q) {
+                all_levels.push(q);
+            }
+        }
+        all_levels.sort();
+    }
+    let input = FitInput::new(&series).with_regressors(&past)?;
+    let fitted = model.fit_boxed(&input)?;
+    let full =
+        fitted.predict_boxed(&PredictRequest::new(args.horizon, &all_levels).with_regressors(&future))?;
+    let forecast = select_levels(&full, &levels)?;
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "{} — {} forecast, {} steps{}",
+            args.input.display(),
+            model.name(),
+            args.horizon,
+            if events.is_some() { ", with events" } else { "" }
+        );
+        let evs = events.as_ref().map_or(&[][..], EventSet::events);
+        write_atomic(path, |w| {
+            w.write_all(
+                forecast_chart(&title, &series, &full, evs, None)
+                    .to_svg()
+                    .as_bytes(),
+            )
+        })?;
+    }
     match &args.output {
         Some(path) => write_atomic(path, |w| write_forecast(w, &forecast)),
         None => {
@@ -86,6 +160,25 @@ pub fn main(args: ForecastArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::io("stdout", e))
         }
     }
+}
+
+/// The central intervals the plot's fan shows besides the requested quantiles.
+const PLOT_LEVELS: [f64; 7] = [0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975];
+
+/// The forecast restricted to `levels` (all of which it has).
+fn select_levels(full: &Forecast, levels: &[Quantile]) -> Result<Forecast, CliError> {
+    let paths = levels
+        .iter()
+        .map(|l| full.quantile(*l).map(<[f64]>::to_vec))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| CliError::Input("the model did not return every requested quantile".into()))?;
+    Ok(Forecast::new(
+        full.start(),
+        full.step(),
+        full.point().to_vec(),
+        levels.to_vec(),
+        paths,
+    )?)
 }
 
 /// Checks that a horizon is at least 1 and at most [`MAX_HORIZON`].
@@ -173,7 +266,18 @@ pub fn fit_predict(
     levels: &[Quantile],
 ) -> Result<Forecast, CliError> {
     check_time_range(series, horizon)?;
-    let forecaster = shadow_forecast::by_name_with(model, options).map_err(|e| match e {
+    let forecaster = build_model(model, options)?;
+    let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
+    Ok(fitted.predict_boxed(&PredictRequest::new(horizon, levels))?)
+}
+
+/// Builds the model named `model` (any name of [`shadow_forecast::MODELS`]) with `options`.
+///
+/// # Errors
+/// [`CliError::Input`] naming the flag for an unknown model name, options that do not fit the model, or absurd
+/// orders.
+pub fn build_model(model: &str, options: &ModelOptions) -> Result<Box<dyn Forecaster>, CliError> {
+    shadow_forecast::by_name_with(model, options).map_err(|e| match e {
         shadow_core::Error::Config { field, message } => {
             let flag = match field.as_str() {
                 "forecast.order" => "--order",
@@ -185,9 +289,7 @@ pub fn fit_predict(
             CliError::Input(format!("{flag}: {message}"))
         }
         other => CliError::Shadow(other),
-    })?;
-    let fitted = forecaster.fit_boxed(&FitInput::new(series))?;
-    Ok(fitted.predict_boxed(&PredictRequest::new(horizon, levels))?)
+    })
 }
 
 /// Checks that every forecast timestamp is representable, so that computing them cannot overflow.

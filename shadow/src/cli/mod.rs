@@ -5,6 +5,7 @@
 pub mod args;
 pub mod backtest;
 pub mod csv;
+pub mod datasets;
 pub mod demo;
 pub mod entry;
 pub mod forecast;

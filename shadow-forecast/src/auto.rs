@@ -1,0 +1,520 @@
+//! `auto`: the default model. It backtests a set of candidate models on the end of the training data and
+//! combines the best of them with weights from that backtest.
+//!
+//! **Candidates** (all take event regressors):
+//! - `mstl-log`, `theta-log`, `arima-log`: MSTL with periods from the step (a day and a week, each confirmed
+//!   by the periodogram), in logs, with AutoETS, Theta or a non-seasonal AutoARIMA on the adjusted series.
+//!   Only for strictly positive series.
+//! - `mstl`, `theta`, `arima`: the same without the log.
+//! - `seasonal-naive`: the last week (or day) repeated, a robust anchor for very regular series.
+//! - `seasonal-mean-2`, `seasonal-mean-3`: the mean of the last 2 or 3 weeks (or days) at the same position
+//!   ([`crate::seasonal_mean::SeasonalMean`]), a less noisy anchor.
+//!
+//! **Backtest.** Rolling origin inside the training data: [`Auto::with_folds`] origins (default 2), each
+//! [`Auto::with_validation`] steps (default two of the shortest season, or 24 steps without one) before the
+//! next, the last one that many steps before the end. Each candidate is scored per fold by
+//! `½(sMAPE/best sMAPE + MAE/best MAE)` (the OWA idea, relative to the best candidate on the fold) and the
+//! fold scores are averaged.
+//!
+//! **Combination.** The [`Auto::with_top`] best candidates (default 3) are refitted on the whole history and
+//! their point forecasts and quantiles averaged with weights proportional to `1/score²`. The fitted model
+//! reports every candidate's score, the weights, and the winner ([`FittedAuto::report`]).
+//!
+//! **Short series.** Without room for one validation fold after `2·validation` points of history, the backtest
+//! is skipped and the result is MSTL (itself falling back to AutoETS without a season); the report says so.
+
+use std::{fmt, time::Duration};
+
+use shadow_core::{
+    Fit, FitInput, FittedModel, Forecast, Forecaster, Named, Predict, PredictRequest, Quantile, TimeSeries,
+};
+
+use crate::{
+    backtest::slice_regressors,
+    effects::sort_quantiles,
+    error::{Error, Result},
+    metrics,
+    mstl::{AdjustedKind, Mstl, Transform},
+    periods,
+    seasonal_mean::SeasonalMean,
+    seasonal_naive::{Season, SeasonalNaive},
+};
+
+/// The default model: a backtest-weighted combination of MSTL variants (AutoETS, Theta or AutoARIMA on the
+/// adjusted series, with or without logs), seasonal naive and seasonal means. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auto {
+    season: Option<Duration>,
+    validation: Option<usize>,
+    folds: usize,
+    top: usize,
+}
+
+impl Default for Auto {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Auto {
+    /// Periods from the step, two folds, the best three candidates combined.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            season: None,
+            validation: None,
+            folds: 2,
+            top: 3,
+        }
+    }
+
+    /// Uses one season of this length instead of detecting the periods.
+    #[must_use]
+    pub fn with_season(mut self, season: Option<Duration>) -> Self {
+        self.season = season;
+        self
+    }
+
+    /// Sets the length of each validation fold, in steps.
+    #[must_use]
+    pub fn with_validation(mut self, steps: usize) -> Self {
+        self.validation = Some(steps.max(1));
+        self
+    }
+
+    /// Sets the number of validation folds (at least 1).
+    #[must_use]
+    pub fn with_folds(mut self, folds: usize) -> Self {
+        self.folds = folds.max(1);
+        self
+    }
+
+    /// Sets how many of the best candidates are combined (1 = pure selection).
+    #[must_use]
+    pub fn with_top(mut self, top: usize) -> Self {
+        self.top = top.max(1);
+        self
+    }
+
+    fn candidates(&self, positive: bool) -> Vec<(&'static str, Box<dyn Forecaster>)> {
+        let mstl = Mstl::new().with_season(self.season);
+        let mut out: Vec<(&'static str, Box<dyn Forecaster>)> = Vec::new();
+        if positive {
+            out.push(("mstl-log", Box::new(mstl.clone().with_transform(Transform::Log))));
+            out.push((
+                "theta-log",
+                Box::new(mstl.clone().with_theta().with_transform(Transform::Log)),
+            ));
+            out.push((
+                "arima-log",
+                Box::new(
+                    mstl.clone()
+                        .with_adjusted(AdjustedKind::Arima)
+                        .with_transform(Transform::Log),
+                ),
+            ));
+        }
+        out.push(("mstl", Box::new(mstl.clone())));
+        out.push(("theta", Box::new(mstl.clone().with_theta())));
+        out.push(("arima", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));
+        let season = self.season.map_or(Season::Auto, Season::Duration);
+        out.push(("seasonal-naive", Box::new(SeasonalNaive::new(season))));
+        out.push(("seasonal-mean-2", Box::new(SeasonalMean::new(2))));
+        out.push(("seasonal-mean-3", Box::new(SeasonalMean::new(3))));
+        out
+    }
+}
+
+impl Named for Auto {
+    fn model_name(&self) -> &str {
+        "auto"
+    }
+}
+
+/// One candidate's backtest result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateScore {
+    /// The candidate's name.
+    pub name: &'static str,
+    /// Mean relative score over the folds (1 = best on every fold); `None` when it failed on a fold.
+    pub score: Option<f64>,
+    /// Mean sMAPE over the folds, percent.
+    pub smape: Option<f64>,
+    /// Its weight in the combination (0 when not combined).
+    pub weight: f64,
+}
+
+/// What `auto` chose and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Every candidate, best first.
+    pub candidates: Vec<CandidateScore>,
+    /// Validation folds and their length.
+    pub folds: usize,
+    /// Steps per fold.
+    pub validation: usize,
+    /// Set when the backtest was skipped or a candidate failed.
+    pub note: Option<String>,
+}
+
+impl Selection {
+    /// The name of the candidate with the largest weight.
+    #[must_use]
+    pub fn winner(&self) -> &str {
+        self.candidates
+            .iter()
+            .max_by(|a, b| a.weight.total_cmp(&b.weight))
+            .map_or("none", |c| c.name)
+    }
+}
+
+impl fmt::Display for Selection {
+    /// `winner mstl-log; combined mstl-log 0.52, theta-log 0.31, mstl 0.17 by 1/score² over 2 folds of 48`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "winner {}", self.winner())?;
+        let used: Vec<String> = self
+            .candidates
+            .iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| format!("{} {:.2}", c.name, c.weight))
+            .collect();
+        if self.folds > 0 {
+            write!(
+                f,
+                "; combined {} by 1/score² over {} backtest folds of {} steps",
+                used.join(", "),
+                self.folds,
+                self.validation
+            )?;
+        }
+        if let Some(note) = &self.note {
+            write!(f, "; {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A fitted [`Auto`]: the weighted members and the [`Selection`] report.
+#[derive(Debug)]
+pub struct FittedAuto {
+    members: Vec<(f64, Box<dyn FittedModel>)>,
+    report: Selection,
+    start: chrono::DateTime<chrono::Utc>,
+    step: Duration,
+}
+
+impl FittedAuto {
+    /// Which model won and why.
+    #[must_use]
+    pub fn report(&self) -> &Selection {
+        &self.report
+    }
+}
+
+/// The default validation length: two of the shortest detected season, or 24 steps.
+fn default_validation(y: &[f64], step: Duration, season: Option<Duration>) -> usize {
+    let from_season = season.and_then(|d| {
+        let (ms, s) = (d.as_millis(), step.as_millis().max(1));
+        (ms % s == 0 && ms >= s).then(|| usize::try_from(ms / s).unwrap_or(usize::MAX))
+    });
+    let m = from_season.or_else(|| periods::detect(y, step).first().copied());
+    m.map_or(24, |m| 2 * m)
+}
+
+impl Fit for Auto {
+    type Fitted = FittedAuto;
+    type Error = Error;
+
+    fn fit(&self, input: &FitInput<'_>) -> Result<FittedAuto> {
+        let series = input.series;
+        let y = series.values();
+        let n = y.len();
+        let present: Vec<f64> = y.iter().copied().filter(|v| !v.is_nan()).collect();
+        if present.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite("series"));
+        }
+        if present.len() < 4 {
+            return Err(Error::NotEnoughData {
+                need: 4,
+                got: present.len(),
+            });
+        }
+        let positive = present.iter().all(|&v| v > 0.0);
+        let candidates = self.candidates(positive);
+        let v = self
+            .validation
+            .unwrap_or_else(|| default_validation(y, series.step(), self.season));
+        let folds = (0..self.folds).filter(|k| n >= (k + 1) * v + 2 * v).count();
+        let mut note = None;
+        let mut scores: Vec<Vec<Option<(f64, f64)>>> = vec![Vec::new(); candidates.len()];
+        for k in (0..folds).rev() {
+            let origin = n - (k + 1) * v;
+            let actual = &y[origin..origin + v];
+            if actual.iter().all(|a| a.is_nan()) {
+                continue;
+            }
+            let train = TimeSeries::new(series.start(), series.step(), y[..origin].to_vec())?;
+            let past = slice_regressors(input.regressors, 0, origin)?;
+            let future = slice_regressors(input.regressors, origin, origin + v)?;
+            let fit_input = FitInput::new(&train).with_regressors(&past)?;
+            let request = PredictRequest::new(v, &[]).with_regressors(&future);
+            for (c, (_, model)) in candidates.iter().enumerate() {
+                let result = model
+                    .fit_boxed(&fit_input)
+                    .and_then(|f| f.predict_boxed(&request))
+                    .ok()
+                    .and_then(|f| {
+                        let mae = mean_abs(actual, f.point())?;
+                        Some((metrics::smape(actual, f.point())?, mae))
+                    });
+                scores[c].push(result);
+            }
+        }
+        let fold_count = scores.first().map_or(0, Vec::len);
+        let mut rel = vec![Some(0.0); candidates.len()];
+        let mut smapes = vec![Some(0.0); candidates.len()];
+        for f in 0..fold_count {
+            let best = |g: fn(&(f64, f64)) -> f64| {
+                scores
+                    .iter()
+                    .filter_map(|s| s[f].as_ref().map(g))
+                    .fold(f64::INFINITY, f64::min)
+                    .max(1e-12)
+            };
+            let (bs, bm) = (best(|p| p.0), best(|p| p.1));
+            let wf = 1.0 / fold_count as f64;
+            for c in 0..candidates.len() {
+                rel[c] = rel[c].zip(scores[c][f]).map(|(acc, (s, m))| {
+                    let s_rel = if bs > 1e-12 { s / bs } else { 1.0 };
+                    acc + 0.5 * (s_rel + m / bm) * wf
+                });
+                smapes[c] = smapes[c]
+                    .zip(scores[c][f])
+                    .map(|(acc, (s, _))| acc + s / fold_count as f64);
+            }
+        }
+        let mut ranked: Vec<CandidateScore> = candidates
+            .iter()
+            .enumerate()
+            .map(|(c, (name, _))| CandidateScore {
+                name,
+                score: if fold_count > 0 { rel[c] } else { None },
+                smape: if fold_count > 0 { smapes[c] } else { None },
+                weight: 0.0,
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            a.score
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.score.unwrap_or(f64::INFINITY))
+        });
+        let chosen: Vec<usize> = if fold_count == 0 {
+            note = Some(format!(
+                "history of {n} points is too short for a backtest of {v} steps; using MSTL alone"
+            ));
+            let i = ranked.iter().position(|c| c.name == "mstl").unwrap_or(0);
+            ranked[i].weight = 1.0;
+            vec![i]
+        } else {
+            let top: Vec<usize> = (0..ranked.len())
+                .filter(|&i| ranked[i].score.is_some())
+                .take(self.top)
+                .collect();
+            let total: f64 = top
+                .iter()
+                .map(|&i| ranked[i].score.map_or(0.0, |s| 1.0 / (s * s)))
+                .sum();
+            for &i in &top {
+                ranked[i].weight = ranked[i].score.map_or(0.0, |s| 1.0 / (s * s)) / total;
+            }
+            if ranked.iter().any(|c| c.score.is_none()) {
+                let failed: Vec<&str> = ranked
+                    .iter()
+                    .filter(|c| c.score.is_none())
+                    .map(|c| c.name)
+                    .collect();
+                note = Some(format!("failed in the backtest: {}", failed.join(", ")));
+            }
+            top
+        };
+        let mut members = Vec::new();
+        for &i in &chosen {
+            let name = ranked[i].name;
+            let Some((_, model)) = candidates.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            match model.fit_boxed(input) {
+                Ok(f) => members.push((ranked[i].weight, f)),
+                Err(e) if chosen.len() == 1 => return Err(e.into()),
+                Err(_) => ranked[i].weight = 0.0,
+            }
+        }
+        if members.is_empty() {
+            return Err(Error::NoBestParameter);
+        }
+        let total: f64 = members.iter().map(|m| m.0).sum();
+        for m in &mut members {
+            m.0 /= total;
+        }
+        for c in &mut ranked {
+            c.weight /= total;
+        }
+        Ok(FittedAuto {
+            members,
+            report: Selection {
+                candidates: ranked,
+                folds: fold_count,
+                validation: v,
+                note,
+            },
+            start: series.end(),
+            step: series.step(),
+        })
+    }
+}
+
+fn mean_abs(actual: &[f64], point: &[f64]) -> Option<f64> {
+    let (mut s, mut k) = (0.0, 0usize);
+    for (a, p) in actual.iter().zip(point) {
+        if !a.is_nan() {
+            s += (a - p).abs();
+            k += 1;
+        }
+    }
+    (k > 0).then(|| s / k as f64)
+}
+
+impl Predict for FittedAuto {
+    type Error = Error;
+
+    fn predict_inplace(&self, request: &PredictRequest<'_>, out: &mut Forecast) -> Result<()> {
+        let levels: &[Quantile] = request.levels;
+        out.reset(self.start, self.step, request.horizon, levels)?;
+        for (w, model) in &self.members {
+            let f = model.predict_boxed(request)?;
+            for (o, p) in out.point_mut().iter_mut().zip(f.point()) {
+                *o += w * p;
+            }
+            for (o, p) in out.quantile_paths_mut().iter_mut().zip(f.quantile_paths()) {
+                for (a, b) in o.iter_mut().zip(p) {
+                    *a += w * b;
+                }
+            }
+        }
+        sort_quantiles(out);
+        out.finish()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use shadow_core::{Event, Regressors, TimeRange};
+
+    use super::*;
+    use crate::ets::tests::noise;
+
+    fn hourly(values: Vec<f64>) -> TimeSeries {
+        TimeSeries::new(
+            Utc.timestamp_opt(0, 0).unwrap(),
+            Duration::from_secs(3600),
+            values,
+        )
+        .unwrap()
+    }
+
+    fn truth(t: usize) -> f64 {
+        let day = (2.0 * std::f64::consts::PI * (t % 24) as f64 / 24.0).sin();
+        let weekend = if (t / 24) % 7 >= 5 { -25.0 } else { 0.0 };
+        300.0 + 0.02 * t as f64 + 40.0 * day + weekend
+    }
+
+    fn levels() -> Vec<Quantile> {
+        [0.1, 0.5, 0.9]
+            .into_iter()
+            .map(|q| Quantile::try_new(q).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn combines_the_best_candidates_and_reports_why() {
+        let n = 24 * 7 * 5;
+        let e = noise(11, n);
+        let y: Vec<f64> = (0..n).map(|t| truth(t) + 3.0 * e[t]).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        let report = fitted.report();
+        assert_eq!(report.folds, 2);
+        assert_eq!(report.validation, 48);
+        assert!(report.candidates.iter().any(|c| c.name == "mstl-log"));
+        let total: f64 = report.candidates.iter().map(|c| c.weight).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert_eq!(report.candidates.iter().filter(|c| c.weight > 0.0).count(), 3);
+        // Best first, and the winner is among the combined ones.
+        assert!(report.candidates[0].score <= report.candidates[1].score);
+        let text = report.to_string();
+        assert!(text.starts_with(&format!("winner {}", report.winner())), "{text}");
+        let f = fitted.predict(&PredictRequest::new(48, &levels())).unwrap();
+        let mae = (0..48).map(|h| (f.point()[h] - truth(n + h)).abs()).sum::<f64>() / 48.0;
+        assert!(mae < 6.0, "mae {mae}");
+    }
+
+    #[test]
+    fn short_history_skips_the_backtest_and_says_so() {
+        let y: Vec<f64> = (0..60).map(truth).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        assert_eq!(fitted.report().folds, 0);
+        assert_eq!(fitted.report().winner(), "mstl");
+        assert!(fitted.report().note.as_deref().unwrap().contains("too short"));
+    }
+
+    #[test]
+    fn non_positive_series_skip_the_log_candidates() {
+        let n = 24 * 7 * 3;
+        let y: Vec<f64> = (0..n).map(|t| truth(t) - 300.0).collect();
+        let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        assert!(
+            fitted
+                .report()
+                .candidates
+                .iter()
+                .all(|c| !c.name.ends_with("-log"))
+        );
+    }
+
+    #[test]
+    fn an_announced_event_lifts_the_combined_forecast() {
+        let t = |h: usize| Utc.timestamp_opt(h as i64 * 3600, 0).unwrap();
+        let n = 24 * 7 * 4;
+        let e = noise(12, n);
+        let mut y: Vec<f64> = (0..n).map(|t| truth(t) + 2.0 * e[t]).collect();
+        for v in &mut y[300..308] {
+            *v += 120.0;
+        }
+        let series = hourly(y);
+        let events = [
+            Event::new("campaign", TimeRange::new(t(300), t(308)).unwrap()).unwrap(),
+            Event::new("campaign", TimeRange::new(t(n + 10), t(n + 14)).unwrap()).unwrap(),
+        ];
+        let x = Regressors::from_events(&events, series.start(), series.step(), n).unwrap();
+        let x_new = Regressors::from_events(&events, series.end(), series.step(), 24).unwrap();
+        let fitted = Auto::new()
+            .fit(&FitInput::new(&series).with_regressors(&x).unwrap())
+            .unwrap();
+        let lv = levels();
+        let with = fitted
+            .predict(&PredictRequest::new(24, &lv).with_regressors(&x_new))
+            .unwrap();
+        let without = fitted.predict(&PredictRequest::new(24, &lv)).unwrap();
+        for h in 0..24 {
+            let lift = with.point()[h] - without.point()[h];
+            let upper = with.quantile_paths()[2][h] - without.quantile_paths()[2][h];
+            if (10..14).contains(&h) {
+                assert!((lift - 120.0).abs() < 15.0, "h={h}: lift {lift}");
+                assert!((upper - 120.0).abs() < 15.0, "h={h}: upper {upper}");
+            } else {
+                assert!(lift.abs() < 1e-9);
+            }
+        }
+    }
+}
