@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p shadow-examples --example simulate_eval -- [--data ../shared/data] [--sweep]
 //!     [--charts DIR] [--json FILE] [--penalty X] [--quantile Q]
+//!     [--max-headroom X] [--only PREFIX,...]
 //! ```
 //!
 //! Traces: every NAB file (`realAWSCloudwatch`, `realKnownCause`, `realTweets`), the Alibaba 2018 cluster CPU
@@ -29,6 +30,8 @@ struct Args {
     data: PathBuf,
     penalty: Option<f64>,
     quantile: Option<f64>,
+    max_headroom: Option<f64>,
+    only: Vec<String>,
     sweep: bool,
     charts: Option<PathBuf>,
     json: Option<PathBuf>,
@@ -39,6 +42,8 @@ fn parse_args() -> anyhow::Result<Args> {
         data: PathBuf::from("../shared/data"),
         penalty: None,
         quantile: None,
+        max_headroom: None,
+        only: Vec::new(),
         sweep: false,
         charts: None,
         json: None,
@@ -50,6 +55,17 @@ fn parse_args() -> anyhow::Result<Args> {
             "--sweep" => args.sweep = true,
             "--penalty" => args.penalty = Some(it.next().context("--penalty needs a number")?.parse()?),
             "--quantile" => args.quantile = Some(it.next().context("--quantile needs a number")?.parse()?),
+            "--max-headroom" => {
+                args.max_headroom = Some(it.next().context("--max-headroom needs a number")?.parse()?)
+            }
+            "--only" => {
+                args.only = it
+                    .next()
+                    .context("--only needs comma-separated trace name prefixes")?
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
+            }
             "--charts" => args.charts = Some(it.next().context("--charts needs a directory")?.into()),
             "--json" => args.json = Some(it.next().context("--json needs a file")?.into()),
             other => {
@@ -130,7 +146,10 @@ fn main() -> anyhow::Result<()> {
         println!("skipped: no data at {} (pass --data PATH)", args.data.display());
         return Ok(());
     }
-    let traces = traces(&args.data)?;
+    let mut traces = traces(&args.data)?;
+    if !args.only.is_empty() {
+        traces.retain(|(name, _)| args.only.iter().any(|p| name.starts_with(p.as_str())));
+    }
     println!(
         "skipped: google_cluster_2011_vms (each file covers 24 hours; the one-day warm-up leaves nothing to score)"
     );
@@ -139,6 +158,9 @@ fn main() -> anyhow::Result<()> {
         opts.prices.shortfall_penalty = p;
     }
     opts.proactive.level = args.quantile;
+    if let Some(m) = args.max_headroom {
+        opts.proactive.max_headroom = m;
+    }
     opts.validate()?;
     let started = Instant::now();
     let mut reports: Vec<(String, SimReport)> = Vec::new();

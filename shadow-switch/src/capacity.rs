@@ -2,32 +2,58 @@
 //! back during a rollback.
 
 use chrono::{DateTime, Utc};
-use shadow_core::{Allocation, DemandCurve, Environment, Replicas, ScalingPolicy, TimeRange, planner};
+use shadow_core::{
+    Allocation, DemandCurve, Environment, Replicas, ScalingPolicy, TimeRange,
+    planner::{
+        self,
+        warmup::{WarmUp, plan_warm_up},
+    },
+};
 
 use crate::error::{Error, Result};
 
-/// The replicas the shadow needs to carry **all** traffic over the switch window: the largest need the
-/// planner computes for any forecast step inside `window` (the policy's demand quantile at its target
-/// utilisation, clamped to `[min_replicas, max_replicas]`).
+/// The replicas the shadow needs to carry **all** traffic over the switch window, from the planner's
+/// pre-deployment warm-up ([`planner::warmup::plan_warm_up`]): the largest need of the policy's demand quantile
+/// at its target utilisation over `[window.start, window.end)` (the forecast steps inside it plus the step in
+/// effect at its start), clamped to `[min_replicas, max_replicas]`.
 ///
-/// This is the one place the prepare phase sizes the shadow, so a dedicated pre-deployment warm-up planner
-/// can replace its body.
+/// This is the one place the prepare phase sizes the shadow. Use [`shadow_warm_up_for_window`] for the
+/// whole warm-up (when to ask, until when to hold).
 ///
 /// # Errors
-/// [`Error::Capacity`] when the planner rejects the curve or policy, or no forecast step falls inside
-/// `window`.
+/// [`Error::Capacity`] when the planner rejects the curve or policy, or the forecast does not cover `window`.
 pub fn shadow_target_for_window(
     curve: &DemandCurve,
     policy: &ScalingPolicy,
     window: TimeRange,
 ) -> Result<Replicas> {
-    let path = need_path(curve, policy, Environment::Shadow)?;
-    peak_need(&path, window).ok_or_else(|| {
+    Ok(shadow_warm_up_for_window(curve, policy, window)?.request.target)
+}
+
+/// The planner's warm-up of the shadow for a switchover over `window`: the request (its target, issued one
+/// lead time before `window.start`, due at it) and how long to keep the capacity warm.
+///
+/// # Errors
+/// As [`shadow_target_for_window`].
+pub fn shadow_warm_up_for_window(
+    curve: &DemandCurve,
+    policy: &ScalingPolicy,
+    window: TimeRange,
+) -> Result<WarmUp> {
+    let length = (window.end - window.start).to_std().map_err(|_| {
         Error::Capacity(shadow_core::Error::invalid(
             "switch window",
-            format!("no forecast step between {} and {}", window.start, window.end),
+            "must end after it starts",
         ))
-    })
+    })?;
+    // The warm-up's request does not depend on the current allocation; any shadow allocation will do.
+    let shadow = Allocation {
+        service: curve.service.clone(),
+        environment: Environment::Shadow,
+        desired: policy.min_replicas,
+        ready: policy.min_replicas,
+    };
+    plan_warm_up(curve, &shadow, policy, window.start, length).map_err(Error::Capacity)
 }
 
 /// The replicas needed at each forecast step for all traffic, from the planner.
@@ -96,5 +122,17 @@ mod tests {
         assert_eq!(shadow_target_for_window(&curve, &policy, w).unwrap(), Replicas(9));
         let before = TimeRange::new(min(-30), min(-20)).unwrap();
         assert!(shadow_target_for_window(&curve, &policy, before).is_err());
+        // Past the forecast's last step (which holds until 20 minutes): an error, not a guess.
+        let after = TimeRange::new(min(10), min(25)).unwrap();
+        assert!(shadow_target_for_window(&curve, &policy, after).is_err());
+        // The warm-up is asked for one lead time before the window and held until its end.
+        let mut lead = policy.clone();
+        lead.lead_time = Duration::from_secs(240);
+        let w = shadow_warm_up_for_window(&curve, &lead, TimeRange::new(min(6), min(20)).unwrap()).unwrap();
+        assert_eq!(w.request.target, Replicas(9));
+        assert_eq!(w.request.environment, Environment::Shadow);
+        assert_eq!(w.request.issue_at, min(2));
+        assert_eq!(w.request.deadline, min(6));
+        assert_eq!(w.hold_until, min(20));
     }
 }

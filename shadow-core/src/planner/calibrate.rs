@@ -149,15 +149,7 @@ impl SkillCalibrator {
     /// [`Error::InvalidInput`] when the quantile is not in `(0, 1)`, the cost ratio is not positive, there is
     /// no predictor, `window` is 0 or `floor` is not positive.
     pub fn new(objective: Objective, predictors: usize, window: usize, floor: f64) -> Result<Self> {
-        match objective {
-            Objective::Quantile(q) if !(q > 0.0 && q < 1.0) => {
-                return Err(Error::invalid("calibration level", "must be in (0, 1)"));
-            }
-            Objective::Cost { ratio } if !(ratio.is_finite() && ratio > 0.0) => {
-                return Err(Error::invalid("cost ratio", "must be a positive number"));
-            }
-            _ => {}
-        }
+        check(objective)?;
         if predictors == 0 {
             return Err(Error::invalid("predictors", "need at least one"));
         }
@@ -180,6 +172,16 @@ impl SkillCalibrator {
     #[must_use]
     pub fn objective(&self) -> Objective {
         self.objective
+    }
+
+    /// Re-prices the objective (for example a headroom price raised by a budget), keeping the error records.
+    ///
+    /// # Errors
+    /// As [`Self::new`] for an invalid quantile or cost ratio; the objective is then unchanged.
+    pub fn set_objective(&mut self, objective: Objective) -> Result<()> {
+        check(objective)?;
+        self.objective = objective;
+        Ok(())
     }
 
     /// Outcomes scored so far for predictor `k` (at most the window).
@@ -290,6 +292,19 @@ impl SkillCalibrator {
     }
 }
 
+/// Checks an objective's parameter.
+fn check(objective: Objective) -> Result<()> {
+    match objective {
+        Objective::Quantile(q) if !(q > 0.0 && q < 1.0) => {
+            Err(Error::invalid("calibration level", "must be in (0, 1)"))
+        }
+        Objective::Cost { ratio } if !(ratio.is_finite() && ratio > 0.0) => {
+            Err(Error::invalid("cost ratio", "must be a positive number"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The scale of an error: the given one, or the prediction itself; at least the floor.
 fn scale_of(predicted: f64, given: f64, floor: f64) -> f64 {
     if given > 0.0 {
@@ -359,6 +374,11 @@ mod tests {
         assert!(SkillCalibrator::new(Objective::Quantile(0.5), 0, 10, 1.0).is_err());
         assert!(SkillCalibrator::new(Objective::Quantile(0.5), 1, 0, 1.0).is_err());
         assert!(SkillCalibrator::new(Objective::Quantile(0.5), 1, 10, 0.0).is_err());
+        // Re-pricing keeps the records and refuses a bad objective.
+        assert!(cal.set_objective(Objective::Cost { ratio: -1.0 }).is_err());
+        assert_eq!(cal.objective(), Objective::Quantile(0.9));
+        cal.set_objective(Objective::Quantile(0.5)).unwrap();
+        assert_eq!(cal.scored(1), 100);
     }
 
     #[test]

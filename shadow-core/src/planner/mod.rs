@@ -29,8 +29,6 @@ pub mod hpa;
 pub mod proactive;
 pub mod warmup;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,8 +46,10 @@ use crate::{
 pub struct PlanStep {
     /// The step's timestamp.
     pub at: DateTime<Utc>,
-    /// The planned demand quantile per resource kind.
-    pub demand: BTreeMap<ResourceKind, f64>,
+    /// The planned demand quantile of the binding resource kind (the one that needs the most replicas).
+    /// One number, not a map per kind: the planner runs for every service each cycle, and a per-step map
+    /// would be most of its cost.
+    pub demand: f64,
     /// The replicas needed, clamped to the policy's bounds.
     pub required: Replicas,
     /// The resource kind that needed the most replicas.
@@ -168,19 +168,17 @@ fn required_steps(
         .collect();
     (0..first.horizon())
         .map(|h| {
-            let mut demand = BTreeMap::new();
-            let mut best = (0u32, paths[0].0);
+            let mut best = (0u32, paths[0].0, paths[0].2[h].max(0.0));
             for (kind, cap, path) in &paths {
                 let d = path[h].max(0.0);
-                demand.insert((*kind).clone(), d);
                 let need = (d / cap.usable_per_instance()).ceil().min(f64::from(u32::MAX)) as u32;
                 if need > best.0 {
-                    best = (need, *kind);
+                    best = (need, *kind, d);
                 }
             }
             PlanStep {
                 at: first.time_at(h),
-                demand,
+                demand: best.2,
                 required: policy.clamp(best.0),
                 binding: best.1.clone(),
             }
@@ -239,7 +237,7 @@ fn request(
     lead: chrono::TimeDelta,
     verb: &str,
 ) -> ProvisioningRequest {
-    let demand = step.demand.get(&step.binding).copied().unwrap_or(0.0);
+    let demand = step.demand;
     ProvisioningRequest {
         service: current.service.clone(),
         environment: current.environment,

@@ -27,12 +27,14 @@ pub struct WarmUp {
 }
 
 /// Sizes the shadow environment for a deployment at `deployment` whose switchover lasts `window`: the largest
-/// need of the planned quantile over `[deployment, deployment + window]`, requested one lead time earlier.
+/// need of the planned quantile over `[deployment, deployment + window)` (the forecast steps inside it, plus
+/// the step in effect at the deployment, since each step's value holds until the next), requested one lead
+/// time earlier.
 ///
 /// # Errors
 /// - [`Error::Config`] when the policy is invalid;
 /// - [`Error::InvalidInput`] when `current` is not the shadow environment, `window` is zero, or the curve does
-///   not cover the window (no step at or after the deployment, or it ends before the window does).
+///   not cover the window (it starts after the deployment, or its last step ends before the window does).
 pub fn plan_warm_up(
     curve: &DemandCurve,
     current: &Allocation,
@@ -53,24 +55,29 @@ pub fn plan_warm_up(
     let kinds = kinds_on_one_grid(curve, policy)?;
     let end = deployment + to_delta(window)?;
     let f = kinds[0].2;
-    let last = f.time_at(f.horizon().saturating_sub(1));
-    if f.horizon() == 0 || f.start() > deployment || last < end {
+    // Each step's value holds until the next: the forecast covers up to one step past its last timestamp.
+    let covered = f.time_at(f.horizon());
+    if f.horizon() == 0 || f.start() > deployment || covered < end {
         return Err(Error::invalid(
             "demand curve",
             format!(
-                "the forecast ({} to {last}) does not cover the window {deployment} to {end}",
+                "the forecast ({} to {covered}) does not cover the window {deployment} to {end}",
                 f.start()
             ),
         ));
     }
     let steps = required_steps(&kinds, policy);
+    // The step in effect at the deployment: the last one at or before it.
+    let first = steps.partition_point(|s| s.at <= deployment).saturating_sub(1);
     let peak = steps
         .into_iter()
-        .filter(|s| s.at >= deployment && s.at <= end)
+        .enumerate()
+        .filter(|(k, s)| *k == first || (s.at >= deployment && s.at < end))
+        .map(|(_, s)| s)
         .max_by(|a, b| a.required.cmp(&b.required).then(b.at.cmp(&a.at)))
         .ok_or_else(|| Error::invalid("demand curve", "no forecast step inside the window"))?;
     let lead = to_delta(policy.lead_time)?;
-    let demand = peak.demand.get(&peak.binding).copied().unwrap_or(0.0);
+    let demand = peak.demand;
     let request = ProvisioningRequest {
         service: current.service.clone(),
         environment: Environment::Shadow,

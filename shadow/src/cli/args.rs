@@ -201,6 +201,10 @@ pub struct SimulateArgs {
     /// Extra headroom share on top of our calibrated bound.
     #[arg(long, default_value_t = 0.0)]
     pub headroom: f64,
+    /// A budget on our headroom, as a share of the smoothed demand level: the price of headroom rises while
+    /// it is exceeded (`inf`: no budget, the price table alone decides).
+    #[arg(long, default_value_t = f64::INFINITY)]
+    pub max_headroom: f64,
     /// A TOML price table (`on_demand`, `reserved`, `spot`, `spot_interruptions_per_hour`, `max_spot_share`,
     /// `shortfall_penalty`); missing keys keep their defaults.
     #[arg(long)]

@@ -107,6 +107,7 @@ fn options(args: &SimulateArgs) -> Result<SimOptions, CliError> {
         proactive: ProactiveOptions {
             level: args.quantile,
             headroom: args.headroom,
+            max_headroom: args.max_headroom,
             ..ProactiveOptions::default()
         },
         ..SimOptions::default()

@@ -288,7 +288,7 @@ impl Controller {
             ("scale in", Action::ScaleIn)
         };
         d.action = action;
-        let demand = step.demand.get(&step.binding).copied().unwrap_or(0.0);
+        let demand = step.demand;
         Ok(Some(ProvisioningRequest {
             service: svc.name.clone(),
             environment: Environment::Live,

@@ -276,7 +276,7 @@ pub(crate) async fn run(seed: u64) -> Result<Outcome, DemoError> {
         deploy_at,
         window_end,
         peak_at: peak.at,
-        peak_demand: peak.demand.get(&ResourceKind::Cpu).copied().unwrap_or(f64::NAN),
+        peak_demand: peak.demand,
         target,
         shadow_before,
         live,

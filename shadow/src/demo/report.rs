@@ -119,7 +119,7 @@ pub(crate) fn text(o: &Outcome) -> String {
                 "{verb}: {} {} demand {:.1} cores at the deadline needs {}{}",
                 p.quantile.label(),
                 st.binding,
-                st.demand.get(&st.binding).copied().unwrap_or(f64::NAN),
+                st.demand,
                 st.required,
                 match (st.required == r.target, r.target > from) {
                     (true, _) => "",

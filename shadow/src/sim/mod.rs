@@ -25,6 +25,8 @@
 //!   at any price. The predictor with the lowest expected cost wins, so the policy falls back to reactive
 //!   scaling (persistence) or a smoothed level where the forecast has no skill. The [`StepPlanner`] turns
 //!   the bound into a target, never below what the demand now needs, with hysteresis and bounded scale-in.
+//!   An optional headroom budget ([`ProactiveOptions::max_headroom`]) raises the price of headroom while the
+//!   headroom bought exceeds a share of the demand level.
 //! - `cost-optimised`: the same decision, with headroom priced at spot rates, bought as a mix
 //!   ([`shadow_core::planner::cost::mix`]): a reserved base recomputed daily from the last week, on-demand up
 //!   to the point prediction, spot for the rest within the spot cap.
@@ -122,6 +124,11 @@ pub struct ProactiveOptions {
     pub smoothing: Duration,
     /// Extra headroom on top of the calibrated bound, as a share (0.1 = 10 %).
     pub headroom: f64,
+    /// A budget on headroom (expected-cost objective only): the headroom bought above the winning prediction,
+    /// as a share of the smoothed demand level, is held near this on average by raising the price of headroom
+    /// while it is exceeded (1.0: headroom costs about as much as the capacity the level needs). The default,
+    /// `f64::INFINITY`, sets no budget: the price table alone decides.
+    pub max_headroom: f64,
     /// How many recent outcomes the calibration and the skill test look at.
     pub calibration_window: Duration,
     /// Scale-in waits until the target stayed lower for this long.
@@ -138,6 +145,7 @@ impl Default for ProactiveOptions {
             level: None,
             smoothing: Duration::from_secs(1800),
             headroom: 0.0,
+            max_headroom: f64::INFINITY,
             calibration_window: Duration::from_secs(2 * 86_400),
             stabilisation: Duration::from_secs(600),
             threshold: 0.05,
@@ -236,6 +244,12 @@ impl SimOptions {
         }
         if !(p.headroom.is_finite() && p.headroom >= 0.0) {
             return Err(Error::invalid("headroom", "must be a finite share >= 0"));
+        }
+        if p.max_headroom.is_nan() || p.max_headroom < 0.0 {
+            return Err(Error::invalid(
+                "max headroom",
+                "must be a share >= 0 (or inf: no budget)",
+            ));
         }
         if p.calibration_window.is_zero() {
             return Err(Error::invalid("calibration window", "must be positive"));

@@ -336,6 +336,11 @@ fn run_ours(
     let (mut cal, mut planner) = our_planner(opts, objective, demand.step())?;
     let alpha = 1.0 - (-demand.step().as_secs_f64() / opts.proactive.smoothing.as_secs_f64().max(1e-9)).exp();
     let mut smoothed: Option<f64> = None;
+    // The headroom budget: while the headroom bought exceeds `max_headroom` times the demand level, the price
+    // of headroom rises (dual ascent on that constraint, on a time scale of eight hours); it never falls
+    // below the price table's.
+    let mut price_factor = 1.0f64;
+    let eta = demand.step().as_secs_f64() / (8.0 * 3600.0);
 
     let peak_steps = steps_in(opts.proactive.smoothing, demand.step()).max(1);
     let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
@@ -364,6 +369,11 @@ fn run_ours(
             smoothed = Some(level);
             // Errors are relative to each prediction.
             let scale = None;
+            if let shadow_core::planner::calibrate::Objective::Cost { ratio } = objective {
+                cal.set_objective(shadow_core::planner::calibrate::Objective::Cost {
+                    ratio: ratio * price_factor,
+                })?;
+            }
             let forecast = fc.ahead[i];
             if recent.len() == peak_steps {
                 recent.pop_front();
@@ -380,6 +390,11 @@ fn run_ours(
                     headroom: 0.0,
                 });
             cal.predict(i + clock.lead, &predictions, scale);
+            if opts.proactive.max_headroom.is_finite() {
+                let share = (b.value - b.predicted).max(0.0) / level.max(0.1);
+                price_factor =
+                    (price_factor * (eta * (share - opts.proactive.max_headroom)).exp()).clamp(1.0, 1e6);
+            }
             let ahead = b.value * headroom;
             if let Some(slot) = bound_out.get_mut(i + clock.lead) {
                 *slot = Some(ahead);
