@@ -574,7 +574,10 @@ mod tests {
         let f = cal.apply(&spread_forecast(vec![10.0; 12], 1.0), &levels).unwrap();
         for h in 0..12 {
             let (lo, hi) = (f.quantile_paths()[0][h], f.quantile_paths()[1][h]);
-            assert!(lo >= 10.9 && (12.9..=13.1).contains(&hi), "step {h}: {lo} .. {hi}");
+            assert!(
+                lo >= 10.9 && (12.9..=13.1).contains(&hi),
+                "step {h}: {lo} .. {hi}"
+            );
         }
     }
 
