@@ -413,28 +413,13 @@ mod tests {
     use shadow_core::{Event, Regressors, TimeRange};
 
     use super::*;
-    use crate::ets::tests::noise;
-
-    fn hourly(values: Vec<f64>) -> TimeSeries {
-        TimeSeries::new(
-            Utc.timestamp_opt(0, 0).unwrap(),
-            Duration::from_secs(3600),
-            values,
-        )
-        .unwrap()
-    }
+    use crate::test_support::noise;
+    use crate::test_support::{hourly, levels};
 
     fn truth(t: usize) -> f64 {
         let day = (2.0 * std::f64::consts::PI * (t % 24) as f64 / 24.0).sin();
         let weekend = if (t / 24) % 7 >= 5 { -25.0 } else { 0.0 };
         300.0 + 0.02 * t as f64 + 40.0 * day + weekend
-    }
-
-    fn levels() -> Vec<Quantile> {
-        [0.1, 0.5, 0.9]
-            .into_iter()
-            .map(|q| Quantile::try_new(q).unwrap())
-            .collect()
     }
 
     #[test]

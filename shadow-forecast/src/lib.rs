@@ -37,6 +37,8 @@ pub mod registry;
 pub mod seasonal_mean;
 pub mod seasonal_naive;
 pub mod stl;
+#[cfg(test)]
+mod test_support;
 pub mod theta;
 
 pub use arima::{Arima, AutoArima, FittedArima, Order, SeasonalOrder, Trend};

@@ -427,19 +427,10 @@ impl Predict for FittedMstl {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
     use shadow_core::Quantile;
 
     use super::*;
-
-    fn hourly(values: Vec<f64>) -> TimeSeries {
-        TimeSeries::new(
-            Utc.timestamp_opt(0, 0).unwrap(),
-            Duration::from_secs(3600),
-            values,
-        )
-        .unwrap()
-    }
+    use crate::test_support::hourly;
 
     fn truth(t: usize) -> f64 {
         let day = (2.0 * std::f64::consts::PI * (t % 24) as f64 / 24.0).sin();
@@ -449,7 +440,7 @@ mod tests {
 
     #[test]
     fn forecasts_a_daily_and_weekly_cycle() {
-        let e = crate::ets::tests::noise(7, 24 * 7 * 6);
+        let e = crate::test_support::noise(7, 24 * 7 * 6);
         let y: Vec<f64> = (0..24 * 7 * 6).map(|t| truth(t) + e[t]).collect();
         let n = y.len();
         let fitted = Mstl::new().fit(&FitInput::new(&hourly(y))).unwrap();
@@ -484,7 +475,7 @@ mod tests {
 
     #[test]
     fn log_transform_keeps_quantiles_ordered_and_positive() {
-        let e = crate::ets::tests::noise(8, 24 * 14);
+        let e = crate::test_support::noise(8, 24 * 14);
         let y: Vec<f64> = (0..24 * 14)
             .map(|t| (truth(t) / 50.0 + 0.1 * e[t]).exp())
             .collect();

@@ -162,19 +162,10 @@ impl Predict for FittedSeasonalMean {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-    use shadow_core::{Quantile, TimeSeries};
+    use shadow_core::Quantile;
 
     use super::*;
-
-    fn hourly(values: Vec<f64>) -> TimeSeries {
-        TimeSeries::new(
-            Utc.timestamp_opt(0, 0).unwrap(),
-            Duration::from_secs(3600),
-            values,
-        )
-        .unwrap()
-    }
+    use crate::test_support::hourly;
 
     #[test]
     fn averages_the_last_weeks_and_skips_gaps() {

@@ -316,25 +316,10 @@ pub fn empirical_quantile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
-    use shadow_core::{Event, Quantile, Regressors, TimeRange};
+    use shadow_core::{Event, Regressors, TimeRange};
 
     use super::*;
-
-    fn hourly(values: Vec<f64>) -> TimeSeries {
-        TimeSeries::new(
-            Utc.timestamp_opt(0, 0).unwrap(),
-            Duration::from_secs(3600),
-            values,
-        )
-        .unwrap()
-    }
-
-    fn levels() -> Vec<Quantile> {
-        [0.1, 0.5, 0.9]
-            .into_iter()
-            .map(|q| Quantile::try_new(q).unwrap())
-            .collect()
-    }
+    use crate::test_support::{hourly, levels};
 
     #[test]
     fn repeats_the_season_and_skips_gaps() {

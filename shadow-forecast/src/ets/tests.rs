@@ -1,37 +1,8 @@
 use chrono::TimeZone;
-use shadow_core::{Event, Quantile, Regressors, TimeRange, TimeSeries};
+use shadow_core::{Event, Regressors, TimeRange};
 
 use super::*;
-
-fn hourly(values: Vec<f64>) -> TimeSeries {
-    TimeSeries::new(
-        Utc.timestamp_opt(0, 0).unwrap(),
-        Duration::from_secs(3600),
-        values,
-    )
-    .unwrap()
-}
-
-fn levels() -> Vec<Quantile> {
-    [0.1, 0.5, 0.9]
-        .into_iter()
-        .map(|q| Quantile::try_new(q).unwrap())
-        .collect()
-}
-
-/// A deterministic pseudo-random normal stream (Box–Muller on an LCG).
-pub(crate) fn noise(seed: u64, n: usize) -> Vec<f64> {
-    let mut s = seed;
-    let mut u = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    (0..n)
-        .map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos())
-        .collect()
-}
+use crate::test_support::{hourly, levels, noise};
 
 #[test]
 fn auto_finds_the_daily_season_and_forecasts_it() {
