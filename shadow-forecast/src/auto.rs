@@ -413,8 +413,7 @@ mod tests {
     use shadow_core::{Event, Regressors, TimeRange};
 
     use super::*;
-    use crate::test_support::noise;
-    use crate::test_support::{hourly, levels};
+    use crate::test_support::{hourly, levels, noise};
 
     fn truth(t: usize) -> f64 {
         let day = (2.0 * std::f64::consts::PI * (t % 24) as f64 / 24.0).sin();
