@@ -174,19 +174,6 @@ fn main() {
             .collect();
         let secs = t0.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu0;
-        if std::env::var("M4_WORST").is_ok() {
-            let mut m: Vec<(usize, f64, f64)> = results
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| {
-                    r.as_ref()
-                        .map(|r| (i, r.mase.unwrap_or(0.0), r.smape.unwrap_or(0.0)))
-                })
-                .collect();
-            m.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let total: f64 = m.iter().map(|x| x.1).sum();
-            println!("MASE sum {total:.1}; worst: {:?}", &m[..10.min(m.len())]);
-        }
         let failed = results.iter().filter(|r| r.is_none()).count();
         let scores: Vec<SeriesScore> = results.into_iter().flatten().collect();
         let s = Summary::from_scores(&scores, failed);
