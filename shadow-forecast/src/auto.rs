@@ -36,6 +36,7 @@ use crate::{
     metrics,
     mstl::{AdjustedKind, Mstl, Transform},
     periods,
+    seasonal_ar::SeasonalAr,
     seasonal_mean::SeasonalMean,
     seasonal_naive::{Season, SeasonalNaive},
 };
@@ -114,6 +115,14 @@ impl Auto {
                 ),
             ));
         }
+        let ar = SeasonalAr::new().with_season(self.season);
+        if positive {
+            out.push((
+                "seasonal-ar-log",
+                Box::new(ar.clone().with_transform(Transform::Log)),
+            ));
+        }
+        out.push(("seasonal-ar", Box::new(ar)));
         out.push(("mstl", Box::new(mstl.clone())));
         out.push(("theta", Box::new(mstl.clone().with_theta())));
         out.push(("arima", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));

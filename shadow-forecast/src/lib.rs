@@ -12,6 +12,7 @@
 //! | [`ets::Ets`] | `ets` | ETS (A/M error, N/A/Ad trend, N/A/M season), AutoETS by AICc |
 //! | [`mstl::Mstl`] | `mstl`, `theta` | MSTL (daily + weekly from the step, periodogram-confirmed) with AutoETS, Theta or AutoARIMA on the adjusted series |
 //! | [`seasonal_mean::SeasonalMean`] | `seasonal-mean` | mean of the last weeks (or days) at the same position |
+//! | [`seasonal_ar::SeasonalAr`] | `seasonal-ar` | least-squares autoregression on the last 3 values and the neighbours of the daily and weekly lags |
 //!
 //! Every model here takes event regressors ([`shadow_core::Regressors`]): their effects are learned jointly
 //! with a trend and the seasons ([`effects::Effects`]), and an announced event lifts the point forecast and
@@ -34,6 +35,7 @@ pub mod mstl;
 mod nelder_mead;
 pub mod periods;
 pub mod registry;
+pub mod seasonal_ar;
 pub mod seasonal_mean;
 pub mod seasonal_naive;
 pub mod stl;

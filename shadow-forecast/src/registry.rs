@@ -10,6 +10,7 @@ use crate::{
     error::{Error, Result},
     ets::Ets,
     mstl::Mstl,
+    seasonal_ar::SeasonalAr,
     seasonal_mean::SeasonalMean,
     seasonal_naive::{Season, SeasonalNaive},
 };
@@ -19,6 +20,7 @@ pub const MODELS: &[&str] = &[
     "auto",
     "seasonal-naive",
     "seasonal-mean",
+    "seasonal-ar",
     "arima",
     "auto-arima",
     "ets",
@@ -102,6 +104,7 @@ pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<
 /// | `mstl` | [`Mstl`]: MSTL with periods from the step (or `season`), AutoETS on the adjusted series | `season` |
 /// | `theta` | [`Mstl::with_theta`]: Theta on the MSTL-adjusted series | `season` |
 /// | `seasonal-mean` | [`SeasonalMean`]: mean of the last 3 weeks (or days) | none |
+/// | `seasonal-ar` | [`SeasonalAr`]: autoregression on the last 3 values and the neighbours of the daily and weekly lags (or of `season`) | `season` |
 ///
 /// # Errors
 /// [`shadow_core::Error::Config`] naming `forecast.model` when the name is unknown (the message lists the known
@@ -150,6 +153,10 @@ pub fn by_name_with(name: &str, options: &ModelOptions) -> shadow_core::Result<B
                 ));
             }
             Ok(Box::new(SeasonalMean::new(3)))
+        }
+        "seasonal-ar" => {
+            arima_only()?;
+            Ok(Box::new(SeasonalAr::new().with_season(season)))
         }
         "theta" => {
             arima_only()?;
@@ -285,11 +292,12 @@ mod tests {
         assert_eq!(by_name("ets", None).unwrap().name(), "ets");
         assert_eq!(by_name("mstl", None).unwrap().name(), "mstl");
         assert_eq!(by_name("theta", None).unwrap().name(), "theta");
+        assert_eq!(by_name("seasonal-ar", None).unwrap().name(), "seasonal-ar");
         assert_eq!(by_name("auto-arima", None).unwrap().name(), "auto-arima");
         let e = by_name("prophet", None).unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, seasonal-mean, arima, auto-arima, ets, mstl, theta"
+            "invalid config at `forecast.model`: unknown model `prophet`; known: auto, seasonal-naive, seasonal-mean, seasonal-ar, arima, auto-arima, ets, mstl, theta"
         );
     }
 
