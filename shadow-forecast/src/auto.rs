@@ -4,8 +4,13 @@
 //! **Candidates** (all take event regressors):
 //! - `mstl-log`, `theta-log`, `arima-log`: MSTL with periods from the step (a day and a week, each confirmed
 //!   by the periodogram), in logs, with AutoETS, Theta or a non-seasonal AutoARIMA on the adjusted series.
-//!   Only for strictly positive series.
-//! - `mstl`, `theta`, `arima`: the same without the log.
+//!   For a strictly positive series; otherwise `mstl`, `theta`, `arima`, the same on the raw values. (Both
+//!   transforms of this family would double the run time, the ARIMA fits being most of it, and the raw ones
+//!   were rarely among the best on a positive series.)
+//! - `seasonal-ar` and, for a strictly positive series, `seasonal-ar-log`: a least-squares autoregression
+//!   on the last 3 values and on the lags `m − 1, m, m + 1` of each season ([`crate::seasonal_ar`]). The
+//!   neighbouring seasonal lags follow a daily shape whose phase drifts, which a repeated seasonal profile
+//!   cannot; it is cheap, so both transforms are tried.
 //! - `seasonal-naive`: the last week (or day) repeated, a robust anchor for very regular series.
 //! - `seasonal-mean-2`, `seasonal-mean-3`: the mean of the last 2 or 3 weeks (or days) at the same position
 //!   ([`crate::seasonal_mean::SeasonalMean`]), a less noisy anchor.
@@ -21,7 +26,8 @@
 //! reports every candidate's score, the weights, and the winner ([`FittedAuto::report`]).
 //!
 //! **Short series.** Without room for one validation fold after `2·validation` points of history, the backtest
-//! is skipped and the result is MSTL (itself falling back to AutoETS without a season); the report says so.
+//! is skipped and the result is MSTL on the raw values (itself falling back to AutoETS without a season); the
+//! report says so.
 
 use std::{fmt, time::Duration};
 
@@ -42,7 +48,7 @@ use crate::{
 };
 
 /// The default model: a backtest-weighted combination of MSTL variants (AutoETS, Theta or AutoARIMA on the
-/// adjusted series, with or without logs), seasonal naive and seasonal means. See the module docs.
+/// adjusted series), seasonal-lag autoregressions, seasonal naive and seasonal means. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auto {
     season: Option<Duration>,
@@ -97,35 +103,27 @@ impl Auto {
         self
     }
 
-    fn candidates(&self, positive: bool) -> Vec<(&'static str, Box<dyn Forecaster>)> {
+    /// The candidates: with `logs` (a strictly positive series with a backtest), the MSTL family in logs
+    /// only and seasonal-ar both ways; otherwise everything on the raw values.
+    fn candidates(&self, logs: bool) -> Vec<(&'static str, Box<dyn Forecaster>)> {
         let mstl = Mstl::new().with_season(self.season);
-        let mut out: Vec<(&'static str, Box<dyn Forecaster>)> = Vec::new();
-        if positive {
-            out.push(("mstl-log", Box::new(mstl.clone().with_transform(Transform::Log))));
-            out.push((
-                "theta-log",
-                Box::new(mstl.clone().with_theta().with_transform(Transform::Log)),
-            ));
-            out.push((
-                "arima-log",
-                Box::new(
-                    mstl.clone()
-                        .with_adjusted(AdjustedKind::Arima)
-                        .with_transform(Transform::Log),
-                ),
-            ));
-        }
         let ar = SeasonalAr::new().with_season(self.season);
-        if positive {
+        let mut out: Vec<(&'static str, Box<dyn Forecaster>)> = Vec::new();
+        if logs {
+            let mstl = mstl.with_transform(Transform::Log);
+            out.push(("mstl-log", Box::new(mstl.clone())));
+            out.push(("theta-log", Box::new(mstl.clone().with_theta())));
+            out.push(("arima-log", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));
             out.push((
                 "seasonal-ar-log",
                 Box::new(ar.clone().with_transform(Transform::Log)),
             ));
+        } else {
+            out.push(("mstl", Box::new(mstl.clone())));
+            out.push(("theta", Box::new(mstl.clone().with_theta())));
+            out.push(("arima", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));
         }
         out.push(("seasonal-ar", Box::new(ar)));
-        out.push(("mstl", Box::new(mstl.clone())));
-        out.push(("theta", Box::new(mstl.clone().with_theta())));
-        out.push(("arima", Box::new(mstl.with_adjusted(AdjustedKind::Arima))));
         let season = self.season.map_or(Season::Auto, Season::Duration);
         out.push(("seasonal-naive", Box::new(SeasonalNaive::new(season))));
         out.push(("seasonal-mean-2", Box::new(SeasonalMean::new(2))));
@@ -249,11 +247,11 @@ impl Fit for Auto {
             });
         }
         let positive = present.iter().all(|&v| v > 0.0);
-        let candidates = self.candidates(positive);
         let v = self
             .validation
             .unwrap_or_else(|| default_validation(y, series.step(), self.season));
         let folds = (0..self.folds).filter(|k| n >= (k + 1) * v + 2 * v).count();
+        let candidates = self.candidates(positive && folds > 0);
         let mut note = None;
         let mut scores: Vec<Vec<Option<(f64, f64)>>> = vec![Vec::new(); candidates.len()];
         for k in (0..folds).rev() {
@@ -439,7 +437,18 @@ mod tests {
         let report = fitted.report();
         assert_eq!(report.folds, 2);
         assert_eq!(report.validation, 48);
-        assert!(report.candidates.iter().any(|c| c.name == "mstl-log"));
+        let names: Vec<&str> = report.candidates.iter().map(|c| c.name).collect();
+        for name in [
+            "mstl-log",
+            "theta-log",
+            "arima-log",
+            "seasonal-ar-log",
+            "seasonal-ar",
+        ] {
+            assert!(names.contains(&name), "{names:?}");
+        }
+        // A positive series runs the MSTL family in logs only.
+        assert!(!names.contains(&"mstl") && !names.contains(&"arima"), "{names:?}");
         let total: f64 = report.candidates.iter().map(|c| c.weight).sum();
         assert!((total - 1.0).abs() < 1e-9);
         assert_eq!(report.candidates.iter().filter(|c| c.weight > 0.0).count(), 3);
@@ -466,12 +475,11 @@ mod tests {
         let n = 24 * 7 * 3;
         let y: Vec<f64> = (0..n).map(|t| truth(t) - 300.0).collect();
         let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
+        let names: Vec<&str> = fitted.report().candidates.iter().map(|c| c.name).collect();
+        assert!(names.iter().all(|c| !c.ends_with("-log")), "{names:?}");
         assert!(
-            fitted
-                .report()
-                .candidates
-                .iter()
-                .all(|c| !c.name.ends_with("-log"))
+            names.contains(&"mstl") && names.contains(&"seasonal-ar"),
+            "{names:?}"
         );
     }
 

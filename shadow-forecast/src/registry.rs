@@ -98,7 +98,7 @@ pub fn by_name(name: &str, season: Option<Duration>) -> shadow_core::Result<Box<
 /// |---|---|---|
 /// | `seasonal-naive`, `snaive` | [`SeasonalNaive`] | `season` |
 /// | `arima` | [`Arima`] with exactly the given orders and trend | `order` (required), `seasonal_order`, `trend` |
-/// | `auto` (default) | [`Auto`]: backtest-weighted combination of MSTL/Theta/ARIMA variants and seasonal baselines | `season` |
+/// | `auto` (default) | [`Auto`]: backtest-weighted combination of MSTL/Theta/ARIMA variants, seasonal-lag autoregressions and seasonal baselines | `season` |
 /// | `auto-arima` | [`AutoArimaOnGrid`]: AutoARIMA, season in steps from `season` or a day | `season` |
 /// | `ets` | [`Ets::auto`]: AutoETS by AICc, season of a day when it has at most 24 steps | none |
 /// | `mstl` | [`Mstl`]: MSTL with periods from the step (or `season`), AutoETS on the adjusted series | `season` |
