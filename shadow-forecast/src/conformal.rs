@@ -4,6 +4,10 @@
 //! narrow (or too wide). [`Conformal`] wraps any [`Forecaster`] and replaces its quantiles by ones learned
 //! from how the model actually erred on the recent past.
 //!
+//! It fits the wrapped model once per calibration fold (ten by default), so it costs about ten times the
+//! model. A model that already backtests itself, such as `auto`, calibrates from those folds instead with
+//! [`crate::calibration::FoldCalibration`], built for two folds.
+//!
 //! # Method
 //!
 //! 1. **Calibration folds.** At fit time, the wrapped model is fitted at `folds` origins inside the training

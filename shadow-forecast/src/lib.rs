@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`SeasonalNaive`] | `seasonal-naive` | repeats the last season, learns additive event effects, empirical quantiles |
 //! | [`Arima`] | `arima` | ARIMA/SARIMA(p,d,q)(P,D,Q)m with a constant or drift, by exact maximum likelihood |
-//! | [`auto::Auto`] | `auto` (default) | rolling-origin backtest of the candidates below, weighted combination of the best three, report of the winner |
+//! | [`auto::Auto`] | `auto` (default) | rolling-origin backtest of the candidates below, weighted combination of the best three, quantiles calibrated on the backtest ([`calibration`]), report of the winner |
 //! | [`AutoArimaOnGrid`] ([`AutoArima`]) | `auto-arima` | Hyndman–Khandakar order selection, then exact ML |
 //! | [`ets::Ets`] | `ets` | ETS (A/M error, N/A/Ad trend, N/A/M season), AutoETS by AICc |
 //! | [`mstl::Mstl`] | `mstl`, `theta` | MSTL (daily + weekly from the step, periodogram-confirmed) with AutoETS, Theta or AutoARIMA on the adjusted series |
@@ -26,6 +26,7 @@
 pub mod arima;
 pub mod auto;
 pub mod backtest;
+pub mod calibration;
 pub mod conformal;
 pub mod effects;
 pub mod error;

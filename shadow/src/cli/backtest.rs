@@ -30,6 +30,10 @@
 //! - **covNN**: the share of actuals inside the central NN% interval, next to the nominal level in the header.
 //! - **time**: the wall time of the model over every series, in seconds (the fits run in parallel).
 //!
+//! `auto` calibrates its quantiles on its own selection backtest
+//! ([`shadow_forecast::calibration::FoldCalibration`]); `--calibrate` adds a `<model>+conformal` row that
+//! wraps any model in [`Conformal`] instead (ten extra fits per series and origin).
+//!
 //! The lag `m` is `--season` in steps; without it, a day in steps when the step divides a day into at least
 //! two steps and the history before the first origin covers two days, else 1. A series too short for its
 //! folds, or on which a model fails, is counted under `failed` and left out of that model's means; with a
