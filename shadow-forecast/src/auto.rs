@@ -15,7 +15,7 @@
 //! - `seasonal-mean-2`, `seasonal-mean-3`: the mean of the last 2 or 3 weeks (or days) at the same position
 //!   ([`crate::seasonal_mean::SeasonalMean`]), a less noisy anchor.
 //!
-//! **Backtest.** Rolling origin inside the training data: [`Auto::with_folds`] origins (default 2), each
+//! **Backtest.** Rolling origin inside the training data: [`Auto::with_folds`] origins (default 3), each
 //! [`Auto::with_validation`] steps (default two of the shortest season, or 24 steps without one) before the
 //! next, the last one that many steps before the end. Each candidate is scored per fold by
 //! `½(sMAPE/best sMAPE + MAE/best MAE)` (the OWA idea, relative to the best candidate on the fold) and the
@@ -72,13 +72,13 @@ impl Default for Auto {
 }
 
 impl Auto {
-    /// Periods from the step, two folds, the best three candidates combined.
+    /// Periods from the step, three folds, the best three candidates combined.
     #[must_use]
     pub fn new() -> Self {
         Self {
             season: None,
             validation: None,
-            folds: 2,
+            folds: 3,
             top: 3,
             calibrate: true,
         }
@@ -192,7 +192,7 @@ impl Selection {
 }
 
 impl fmt::Display for Selection {
-    /// `winner mstl-log; combined mstl-log 0.52, theta-log 0.31, mstl 0.17 by 1/score² over 2 folds of 48`.
+    /// `winner mstl-log; combined mstl-log 0.52, theta-log 0.31, mstl 0.17 by 1/score² over 3 folds of 48`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "winner {}", self.winner())?;
         let used: Vec<String> = self
@@ -552,7 +552,7 @@ mod tests {
         let y: Vec<f64> = (0..n).map(|t| truth(t) + 3.0 * e[t]).collect();
         let fitted = Auto::new().fit(&FitInput::new(&hourly(y))).unwrap();
         let report = fitted.report();
-        assert_eq!(report.folds, 2);
+        assert_eq!(report.folds, 3);
         assert_eq!(report.validation, 48);
         let names: Vec<&str> = report.candidates.iter().map(|c| c.name).collect();
         for name in [
@@ -599,7 +599,7 @@ mod tests {
             let actual = &y[origin..origin + 48];
             let fitted = Auto::new().fit(&FitInput::new(&train)).unwrap();
             let cal = fitted.calibration().expect("calibrated");
-            assert_eq!((cal.folds(), cal.scored()), (2, 96));
+            assert_eq!((cal.folds(), cal.scored()), (3, 144));
             let f = fitted.predict(&PredictRequest::new(48, &lv)).unwrap();
             let p = f.quantile_paths();
             assert!((0..48).all(|h| (0..4).all(|k| p[k][h] <= p[k + 1][h])));

@@ -3,7 +3,7 @@
 //! [`crate::conformal::Conformal`] needs about ten calibration folds, each a fit of the wrapped model. A
 //! selection step such as [`crate::auto::Auto`] has already forecast a couple of folds with every candidate;
 //! [`FoldCalibration`] learns from those forecasts at no extra fitting cost, with a treatment of the small
-//! sample (two folds of strongly correlated errors) that does not let the few folds decide alone.
+//! sample (a few folds of strongly correlated errors) that does not let the few folds decide alone.
 //!
 //! # Method
 //!
@@ -18,7 +18,7 @@
 //!    scores, enough to see the tail of a 95 % interval.
 //! 3. **Scale.** The model's spread claims the standard deviation of its errors, whatever their shape, so the
 //!    root mean square `m` of the pooled scores says how far off that claim was on the folds (`m = 1`: right).
-//!    Two folds are a tiny sample, and the folds that chose the model flatter it, so the ratio is only partly
+//!    A few folds are a tiny sample, and the folds that chose the model flatter it, so the ratio is only partly
 //!    trusted: the model's own claim counts as one more fold, a shrinkage of the log ratio by `K/(K+1)`. The
 //!    scale correction is `(1/m)^(1/(K+1))` on top of the empirical quantiles below (which carry all of `m`).
 //! 4. **Tail shape.** The quantile `τ` is `ŷ ± σ± · Q(|s|, p′) · (1/m)^(1/(K+1))`, with `Q(|s|, ·)` the

@@ -6,7 +6,7 @@
 //!
 //! It fits the wrapped model once per calibration fold (ten by default), so it costs about ten times the
 //! model. A model that already backtests itself, such as `auto`, calibrates from those folds instead with
-//! [`crate::calibration::FoldCalibration`], built for two folds.
+//! [`crate::calibration::FoldCalibration`], built for a few folds.
 //!
 //! # Method
 //!
