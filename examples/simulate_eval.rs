@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p shadow-examples --example simulate_eval -- [--data ../shared/data] [--sweep]
 //!     [--charts DIR] [--json FILE] [--penalty X] [--quantile Q]
-//!     [--max-headroom X] [--only PREFIX,...]
+//!     [--max-headroom X] [--max-cost-over-oracle X] [--local-share X] [--calibration-days D]
+//!     [--only PREFIX,...]
 //! ```
 //!
 //! Traces: every NAB file (`realAWSCloudwatch`, `realKnownCause`, `realTweets`), the Alibaba 2018 cluster CPU
@@ -31,6 +32,9 @@ struct Args {
     penalty: Option<f64>,
     quantile: Option<f64>,
     max_headroom: Option<f64>,
+    local_share: Option<f64>,
+    oracle_budget: Option<f64>,
+    calibration_days: Option<f64>,
     only: Vec<String>,
     sweep: bool,
     charts: Option<PathBuf>,
@@ -43,6 +47,9 @@ fn parse_args() -> anyhow::Result<Args> {
         penalty: None,
         quantile: None,
         max_headroom: None,
+        local_share: None,
+        oracle_budget: None,
+        calibration_days: None,
         only: Vec::new(),
         sweep: false,
         charts: None,
@@ -58,6 +65,19 @@ fn parse_args() -> anyhow::Result<Args> {
             "--max-headroom" => {
                 args.max_headroom = Some(it.next().context("--max-headroom needs a number")?.parse()?)
             }
+            "--local-share" => {
+                args.local_share = Some(it.next().context("--local-share needs a number")?.parse()?)
+            }
+            "--max-cost-over-oracle" => {
+                args.oracle_budget = Some(
+                    it.next()
+                        .context("--max-cost-over-oracle needs a number")?
+                        .parse()?,
+                )
+            }
+            "--calibration-days" => {
+                args.calibration_days = Some(it.next().context("--calibration-days needs a number")?.parse()?)
+            }
             "--only" => {
                 args.only = it
                     .next()
@@ -69,7 +89,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--charts" => args.charts = Some(it.next().context("--charts needs a directory")?.into()),
             "--json" => args.json = Some(it.next().context("--json needs a file")?.into()),
             other => {
-                bail!("unknown argument `{other}`; known: --data PATH, --sweep, --charts DIR, --json FILE")
+                bail!(
+                    "unknown argument `{other}`; known: --data PATH, --sweep, --charts DIR, --json FILE, \
+                     --penalty X, --quantile Q, --max-headroom X, --max-cost-over-oracle X, --local-share X, \
+                     --calibration-days D, --only PREFIX,..."
+                )
             }
         }
     }
@@ -160,6 +184,15 @@ fn main() -> anyhow::Result<()> {
     opts.proactive.level = args.quantile;
     if let Some(m) = args.max_headroom {
         opts.proactive.max_headroom = m;
+    }
+    if let Some(b) = args.oracle_budget {
+        opts.proactive.max_cost_over_oracle = b;
+    }
+    if let Some(d) = args.calibration_days {
+        opts.proactive.calibration_window = Duration::from_secs_f64(d * 86_400.0);
+    }
+    if let Some(l) = args.local_share {
+        opts.proactive.local_share = l;
     }
     opts.validate()?;
     let started = Instant::now();

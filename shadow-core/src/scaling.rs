@@ -225,7 +225,7 @@ pub struct PriceTable {
 
 impl Default for PriceTable {
     /// On-demand 1.0, reserved 0.6, spot 0.35, 0.05 spot interruptions per hour, at most 30 % spot, and a
-    /// shortfall penalty of 65: one minute short costs as much as 65 minutes of the capacity needed.
+    /// shortfall penalty of 90: one minute short costs as much as 90 minutes of the capacity needed.
     fn default() -> Self {
         Self {
             on_demand: 1.0,
@@ -233,7 +233,7 @@ impl Default for PriceTable {
             spot: 0.35,
             spot_interruptions_per_hour: 0.05,
             max_spot_share: 0.3,
-            shortfall_penalty: 65.0,
+            shortfall_penalty: 90.0,
         }
     }
 }

@@ -16,6 +16,11 @@
 //!   heavy-tailed (sudden, non-recurring jumps), covering the tail costs more than it saves and the bound
 //!   stops short of it; where errors are tight, the bound covers nearly all of them.
 //!
+//! By default all the window's errors size every bound. With [`SkillCalibrator::with_local_share`], only
+//! those of the outcomes whose predictions were nearest the current one do: the errors are then conditional
+//! on the level, so that where noise does not grow in proportion to the level (counts), quiet hours and
+//! busy hours each get the headroom of their own noise.
+//!
 //! Which predictor to trust is decided by skill: the one with the lower loss wins (the pinball loss of its
 //! bound over the window for a quantile; the expected cost of this step, from its own error record, for the
 //! cost objective). The expected cost uses each predictor's unconditional error record, so a forecast
@@ -80,31 +85,42 @@ impl SortedWindow {
         self.sorted.insert(i, v);
     }
 
-    /// The conformal quantile: the `ceil((n + 1) q)`-th smallest value (the largest when that is beyond `n`).
+    #[cfg(test)]
     fn quantile(&self, q: f64) -> Option<f64> {
-        let n = self.sorted.len();
-        if n == 0 {
-            return None;
-        }
-        let k = (((n + 1) as f64) * q).ceil() as usize;
-        Some(self.sorted[k.clamp(1, n) - 1])
+        quantile(&self.sorted, q)
     }
 
-    /// The headroom minimising `ratio × scale × h + scale × P(r > h)` over the observed errors (with the
-    /// conformal `n + 1`), and that minimum's `(h, ratio × h + P(r > h))`.
+    #[cfg(test)]
     fn cheapest(&self, ratio: f64) -> Option<(f64, f64)> {
-        let n = self.sorted.len();
-        let mut best: Option<(f64, f64)> = None;
-        for (k, &h) in self.sorted.iter().enumerate() {
-            // Errors above the k-th smallest, plus one for the outcome not yet seen.
-            let exceed = (n - k) as f64 / (n + 1) as f64;
-            let j = ratio * h + exceed;
-            if best.is_none_or(|b| j < b.1) {
-                best = Some((h, j));
-            }
-        }
-        best
+        cheapest(&self.sorted, ratio)
     }
+}
+
+/// The conformal quantile of sorted values: the `ceil((n + 1) q)`-th smallest (the largest when that is
+/// beyond `n`).
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let k = (((n + 1) as f64) * q).ceil() as usize;
+    Some(sorted[k.clamp(1, n) - 1])
+}
+
+/// The headroom minimising `ratio × h + P(r > h)` over sorted errors (with the conformal `n + 1`), and that
+/// minimum's `(h, ratio × h + P(r > h))`.
+fn cheapest(sorted: &[f64], ratio: f64) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    let mut best: Option<(f64, f64)> = None;
+    for (k, &h) in sorted.iter().enumerate() {
+        // Errors above the k-th smallest, plus one for the outcome not yet seen.
+        let exceed = (n - k) as f64 / (n + 1) as f64;
+        let j = ratio * h + exceed;
+        if best.is_none_or(|b| j < b.1) {
+            best = Some((h, j));
+        }
+    }
+    best
 }
 
 /// One scored prediction: (predicted, scale, actual).
@@ -115,6 +131,47 @@ type Outcome = (f64, f64, f64);
 struct Record {
     errors: SortedWindow,
     outcomes: VecDeque<Outcome>,
+    /// The same outcomes sorted by prediction, for errors conditional on the level.
+    by_level: Vec<Outcome>,
+}
+
+impl Record {
+    fn push(&mut self, o: Outcome, window: usize) {
+        let (p, s, a) = o;
+        self.errors.push((a - p) / s, window);
+        if self.outcomes.len() == window
+            && let Some(old) = self.outcomes.pop_front()
+        {
+            let from = self.by_level.partition_point(|x| x.0 < old.0);
+            if let Some(i) = self.by_level[from..].iter().position(|x| *x == old) {
+                self.by_level.remove(from + i);
+            }
+        }
+        self.outcomes.push_back(o);
+        let i = self.by_level.partition_point(|x| x.0 < p);
+        self.by_level.insert(i, o);
+    }
+
+    /// The `k` outcomes whose predictions are nearest `p` (all of them when `k` covers the window).
+    fn nearest(&self, p: f64, k: usize) -> &[Outcome] {
+        let n = self.by_level.len();
+        if k >= n {
+            return &self.by_level;
+        }
+        // Grow a contiguous run of the sorted predictions around `p`, taking the nearer side each time.
+        let at = self.by_level.partition_point(|x| x.0 < p);
+        let (mut lo, mut hi) = (at, at);
+        while hi - lo < k {
+            let left = (lo > 0).then(|| p - self.by_level[lo - 1].0);
+            let right = (hi < n).then(|| self.by_level[hi].0 - p);
+            match (left, right) {
+                (Some(l), Some(r)) if l <= r => lo -= 1,
+                (Some(_), None) => lo -= 1,
+                _ => hi += 1,
+            }
+        }
+        &self.by_level[lo..hi]
+    }
 }
 
 /// A calibrated upper bound on the demand one lead time ahead.
@@ -136,6 +193,8 @@ pub struct SkillCalibrator {
     objective: Objective,
     window: usize,
     floor: f64,
+    /// The share of the window whose errors size a bound: those of the predictions nearest the current one.
+    local: f64,
     /// Predictions awaiting their outcome: (step they are for, scale, one per predictor).
     pending: VecDeque<(usize, f64, Vec<Option<f64>>)>,
     records: Vec<Record>,
@@ -163,9 +222,41 @@ impl SkillCalibrator {
             objective,
             window,
             floor,
+            local: 1.0,
             pending: VecDeque::new(),
             records: vec![Record::default(); predictors],
         })
+    }
+
+    /// Sizes each bound from the errors of the `share` of the window whose predictions were nearest the
+    /// current one, instead of from the whole window (`share` = 1, the default): the errors are then
+    /// conditional on the level. Where the noise does not grow in proportion to the level (counts, whose
+    /// spread grows like its square root), the large relative errors of the quiet hours then no longer size
+    /// the headroom of the busy ones, nor the reverse. The neighbourhood never holds fewer outcomes than the
+    /// objective's tail needs to be seen at all: `1 / (1 − q)` for a quantile, `1 / ratio` for the cost
+    /// objective (the exceedance probability that is worth one unit of headroom).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `share` is not in `(0, 1]`.
+    pub fn with_local_share(mut self, share: f64) -> Result<Self> {
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(Error::invalid("local share", "must be in (0, 1]"));
+        }
+        self.local = share;
+        Ok(self)
+    }
+
+    /// How many of `n` scored outcomes size a bound.
+    fn neighbours(&self, n: usize) -> usize {
+        if self.local >= 1.0 {
+            return n;
+        }
+        let tail = match self.objective {
+            Objective::Quantile(q) => 1.0 / (1.0 - q),
+            Objective::Cost { ratio } => 1.0 / ratio,
+        };
+        let k = (self.local * n as f64).ceil().max(tail.ceil()).min(n as f64);
+        (k as usize).max(1)
     }
 
     /// The objective.
@@ -217,11 +308,7 @@ impl SkillCalibrator {
             for (rec, p) in self.records.iter_mut().zip(preds) {
                 let Some(p) = p else { continue };
                 let scale = scale_of(p, given, floor);
-                rec.errors.push((actual - p) / scale, self.window);
-                if rec.outcomes.len() == self.window {
-                    rec.outcomes.pop_front();
-                }
-                rec.outcomes.push_back((p, scale, actual));
+                rec.push((p, scale, actual), self.window);
             }
         }
     }
@@ -248,10 +335,25 @@ impl SkillCalibrator {
                 continue;
             }
             let scale = self.scale(p, given);
+            let nk = self.neighbours(rec.outcomes.len());
+            // The errors of the outcomes predicted at a level like this one (all of them by default).
+            let near = rec.nearest(p, nk);
+            let local: Vec<f64> = if nk < rec.outcomes.len() {
+                let mut e: Vec<f64> = near.iter().map(|&(p, s, a)| (a - p) / s).collect();
+                e.sort_by(f64::total_cmp);
+                e
+            } else {
+                Vec::new()
+            };
+            let errors: &[f64] = if nk < rec.outcomes.len() {
+                &local
+            } else {
+                &rec.errors.sorted
+            };
             let (h, loss) = match self.objective {
                 Objective::Quantile(q) => {
-                    let Some(h) = rec.errors.quantile(q) else { continue };
-                    (h, pinball(&rec.outcomes, h, q))
+                    let Some(h) = quantile(errors, q) else { continue };
+                    (h, pinball(near.iter(), h, q))
                 }
                 Objective::Cost { ratio } => {
                     // A shortfall costs in proportion to the capacity needed, headroom in units of scale.
@@ -259,7 +361,7 @@ impl SkillCalibrator {
                     // service needs on average over the window, not by the prediction of the moment.
                     let n = rec.outcomes.len().max(1) as f64;
                     let need = (rec.outcomes.iter().map(|o| o.2).sum::<f64>() / n).max(self.floor);
-                    let Some((h, j)) = rec.errors.cheapest(ratio * scale / need) else {
+                    let Some((h, j)) = cheapest(errors, ratio * scale / need) else {
                         continue;
                     };
                     // The expected cost of this step (j is in units of the capacity needed).
@@ -315,9 +417,9 @@ fn scale_of(predicted: f64, given: f64, floor: f64) -> f64 {
 }
 
 /// The mean pinball loss at level `tau` of the bounds `predicted + scale × h` over the outcomes.
-fn pinball(outcomes: &VecDeque<Outcome>, h: f64, tau: f64) -> f64 {
+fn pinball<'a>(outcomes: impl ExactSizeIterator<Item = &'a Outcome>, h: f64, tau: f64) -> f64 {
+    let len = outcomes.len();
     let sum: f64 = outcomes
-        .iter()
         .map(|&(p, s, a)| {
             let diff = a - (p + s * h);
             if diff >= 0.0 {
@@ -327,7 +429,7 @@ fn pinball(outcomes: &VecDeque<Outcome>, h: f64, tau: f64) -> f64 {
             }
         })
         .sum();
-    sum / outcomes.len().max(1) as f64
+    sum / len.max(1) as f64
 }
 
 #[cfg(test)]
@@ -401,6 +503,59 @@ mod tests {
             cheap.predict(t + 1, &[Some(10.0)], Some(10.0));
         }
         assert!((cheap.bound(&[Some(10.0)], Some(10.0)).unwrap().value - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nearest_outcomes_by_level_by_hand() {
+        let mut r = Record::default();
+        for (t, p) in [5.0, 1.0, 9.0, 3.0, 7.0].into_iter().enumerate() {
+            r.push((p, 1.0, t as f64), 4);
+        }
+        // 5 fell out; the window holds predictions 1, 3, 7, 9.
+        let preds = |o: &[Outcome]| o.iter().map(|o| o.0).collect::<Vec<_>>();
+        assert_eq!(preds(&r.by_level), vec![1.0, 3.0, 7.0, 9.0]);
+        assert_eq!(preds(r.nearest(6.5, 2)), vec![7.0, 9.0]);
+        // Ties (3 and 9 both 3 away from 6; 1 and 7 from 4, once 3 is taken) go to the lower side.
+        assert_eq!(preds(r.nearest(6.0, 2)), vec![3.0, 7.0]);
+        assert_eq!(preds(r.nearest(4.0, 2)), vec![1.0, 3.0]);
+        assert_eq!(preds(r.nearest(0.0, 3)), vec![1.0, 3.0, 7.0]);
+        assert_eq!(preds(r.nearest(100.0, 1)), vec![9.0]);
+        assert_eq!(r.nearest(5.0, 10).len(), 4);
+    }
+
+    #[test]
+    fn local_errors_size_each_level_from_its_own_noise() {
+        // A count-like series: at level 2 the noise is ±2 (100 % relative), at level 100 it is ±10 (10 %).
+        // Pooled relative errors give the busy level a 100 % headroom; errors local to the level do not.
+        let run = |share: f64| {
+            let mut cal = SkillCalibrator::new(Objective::Quantile(0.95), 1, 400, 0.1)
+                .unwrap()
+                .with_local_share(share)
+                .unwrap();
+            for t in 0..800usize {
+                let level: f64 = if (t / 50) % 2 == 0 { 2.0 } else { 100.0 };
+                let noise = if t % 2 == 0 { 1.0 } else { -1.0 };
+                let actual = level + noise * level.sqrt().clamp(2.0, 10.0);
+                cal.observe(t, actual);
+                let next = if ((t + 1) / 50) % 2 == 0 { 2.0 } else { 100.0 };
+                cal.predict(t + 1, &[Some(next)], None);
+            }
+            (
+                cal.bound(&[Some(100.0)], None).unwrap().value,
+                cal.bound(&[Some(2.0)], None).unwrap().value,
+            )
+        };
+        let (pooled_busy, pooled_quiet) = run(1.0);
+        let (local_busy, local_quiet) = run(0.25);
+        assert!((pooled_busy - 200.0).abs() < 1e-9, "{pooled_busy}");
+        assert!((local_busy - 110.0).abs() < 1e-9, "{local_busy}");
+        assert!((pooled_quiet - 4.0).abs() < 1e-9 && (local_quiet - 4.0).abs() < 1e-9);
+        assert!(
+            SkillCalibrator::new(Objective::Quantile(0.9), 1, 10, 1.0)
+                .unwrap()
+                .with_local_share(0.0)
+                .is_err()
+        );
     }
 
     #[test]

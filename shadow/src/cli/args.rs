@@ -205,6 +205,10 @@ pub struct SimulateArgs {
     /// it is exceeded (`inf`: no budget, the price table alone decides).
     #[arg(long, default_value_t = f64::INFINITY)]
     pub max_headroom: f64,
+    /// A budget on our cost against perfect foresight: the price of headroom rises while the capacity held
+    /// exceeds this multiple of what the oracle would have held (`inf`: no budget).
+    #[arg(long, default_value_t = 1.9)]
+    pub max_cost_over_oracle: f64,
     /// A TOML price table (`on_demand`, `reserved`, `spot`, `spot_interruptions_per_hour`, `max_spot_share`,
     /// `shortfall_penalty`); missing keys keep their defaults.
     #[arg(long)]

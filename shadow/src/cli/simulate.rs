@@ -108,6 +108,7 @@ fn options(args: &SimulateArgs) -> Result<SimOptions, CliError> {
             level: args.quantile,
             headroom: args.headroom,
             max_headroom: args.max_headroom,
+            max_cost_over_oracle: args.max_cost_over_oracle,
             ..ProactiveOptions::default()
         },
         ..SimOptions::default()
@@ -385,7 +386,12 @@ mod tests {
     fn sweep_reports_both_frontiers() {
         let s = sweep(&trace(), &SimOptions::default()).unwrap();
         assert_eq!(s.hpa.len(), 5);
-        assert_eq!(s.proactive.len(), 15);
+        // Our default decision, then every quantile with every extra headroom.
+        assert_eq!(
+            s.proactive.len(),
+            1 + crate::sim::sweep::LEVELS.len() * crate::sim::sweep::HEADROOMS.len()
+        );
+        assert!(s.proactive[0].setting.starts_with("expected-cost"));
         // A lower HPA target keeps more headroom: it costs more.
         assert!(s.hpa[0].cost > s.hpa[4].cost);
         let svg = sweep_chart("t.csv", &s).to_svg();

@@ -341,6 +341,15 @@ fn run_ours(
     // below the price table's.
     let mut price_factor = 1.0f64;
     let eta = demand.step().as_secs_f64() / (8.0 * 3600.0);
+    // The cost budget against perfect foresight: in hindsight, the capacity a perfect-foresight policy
+    // would have held at each step is known a boot time later (the need of the largest demand from that step
+    // until one boot time after it). The excess of what we held over `max_cost_over_oracle` times that, step
+    // by step and in units of the hindsight capacity's mean, is accumulated (never below zero: slack is not
+    // banked); the price of headroom rises exponentially with that excess, on the same eight-hour scale.
+    let budget = opts.proactive.max_cost_over_oracle;
+    let mut excess = 0.0f64;
+    let mut held = vec![0.0f64; clock.n];
+    let (mut hindsight_sum, mut hindsight_n) = (0.0f64, 0usize);
 
     let peak_steps = steps_in(opts.proactive.smoothing, demand.step()).max(1);
     let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
@@ -369,9 +378,26 @@ fn run_ours(
             smoothed = Some(level);
             // Errors are relative to each prediction.
             let scale = None;
+            if i > 0 {
+                // Decisions happen at the start of a step: what is wanted now was held over the last one.
+                held[i - 1] = f64::from(fleet.desired());
+            }
+            if budget.is_finite() && i >= clock.lead {
+                let m = i - clock.lead;
+                let peak = values[m..=i]
+                    .iter()
+                    .filter(|v| !v.is_nan())
+                    .copied()
+                    .fold(0.0, f64::max);
+                let perfect = f64::from(need(peak, opts));
+                hindsight_sum += perfect;
+                hindsight_n += 1;
+                let mean = (hindsight_sum / hindsight_n as f64).max(1.0);
+                excess = (excess + eta * (held[m] - budget * perfect) / mean).clamp(0.0, 1e6f64.ln());
+            }
             if let shadow_core::planner::calibrate::Objective::Cost { ratio } = objective {
                 cal.set_objective(shadow_core::planner::calibrate::Objective::Cost {
-                    ratio: ratio * price_factor,
+                    ratio: ratio * price_factor * excess.exp(),
                 })?;
             }
             let forecast = fc.ahead[i];

@@ -1,7 +1,7 @@
 //! `shadow simulate --sweep`: each policy's cost-against-shortfall frontier on one trace.
 //!
-//! HPA sweeps its target utilisation over 0.5, 0.6, 0.7, 0.8, 0.9; ours sweeps the planning quantile and an
-//! extra headroom. The demand's scale (capacity per instance) stays the one of the base options throughout,
+//! HPA sweeps its target utilisation over 0.5, 0.6, 0.7, 0.8, 0.9; ours sweeps the planning quantile (0.5 to
+//! 0.995) and an extra headroom, plus our default expected-cost decision. The demand's scale (capacity per instance) stays the one of the base options throughout,
 //! so every point prices the same workload.
 
 use serde::Serialize;
@@ -11,8 +11,8 @@ use super::{PolicyKind, SimOptions, policy::Prepared, prepare};
 
 /// HPA target utilisations of the sweep.
 pub const HPA_TARGETS: [f64; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
-/// Planning quantiles of our sweep.
-pub const LEVELS: [f64; 5] = [0.9, 0.95, 0.98, 0.99, 0.995];
+/// Planning quantiles of our sweep: from the median (as cheap as HPA's loosest target) to the 99.5th.
+pub const LEVELS: [f64; 8] = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995];
 /// Extra headroom shares of our sweep.
 pub const HEADROOMS: [f64; 3] = [0.0, 0.1, 0.25];
 
@@ -63,7 +63,17 @@ pub fn sweep(trace: &TimeSeries, opts: &SimOptions) -> Result<Sweep> {
             under_provisioned_minutes: s.under_provisioned_minutes,
         });
     }
-    let mut ours = Vec::new();
+    // Our default decision (the expected-cost headroom of the price table) is a point of our frontier too.
+    let base = prepared.run(PolicyKind::Proactive, opts, None)?;
+    let mut ours = vec![SweepPoint {
+        policy: "proactive".into(),
+        setting: match opts.proactive.level {
+            Some(q) => format!("q={q},headroom={}", opts.proactive.headroom),
+            None => format!("expected-cost,headroom={}", opts.proactive.headroom),
+        },
+        cost: base.cost,
+        under_provisioned_minutes: base.under_provisioned_minutes,
+    }];
     for q in LEVELS {
         for h in HEADROOMS {
             let mut o = opts.clone();
