@@ -123,6 +123,53 @@ fn cheapest(sorted: &[f64], ratio: f64) -> Option<(f64, f64)> {
     best
 }
 
+/// [`cheapest`] over unsorted values, reordering them: only the upper tail that can hold the minimum is
+/// sorted. Any error below the top `m` costs more than covering them all: its exceedance alone,
+/// `(n − k)/(n + 1)`, is above `ratio × (max − min) + 1/(n + 1)` once `n − k > (n + 1) × ratio × (max − min) + 1`.
+fn cheapest_unsorted(values: &mut [f64], ratio: f64) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let reach = ((n + 1) as f64 * ratio * (hi - lo) + 2.0).ceil();
+    let m = if reach.is_finite() && reach < n as f64 {
+        reach as usize
+    } else {
+        n
+    };
+    let from = n - m;
+    if from > 0 {
+        values.select_nth_unstable_by(from, f64::total_cmp);
+    }
+    let tail = &mut values[from..];
+    tail.sort_by(f64::total_cmp);
+    let mut best: Option<(f64, f64)> = None;
+    for (i, &h) in tail.iter().enumerate() {
+        let exceed = (n - from - i) as f64 / (n + 1) as f64;
+        let j = ratio * h + exceed;
+        if best.is_none_or(|b| j < b.1) {
+            best = Some((h, j));
+        }
+    }
+    best
+}
+
+/// [`quantile`] over unsorted values, reordering them (a selection, not a sort).
+fn quantile_unsorted(values: &mut [f64], q: f64) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let k = (((n + 1) as f64) * q).ceil() as usize;
+    let i = k.clamp(1, n) - 1;
+    Some(*values.select_nth_unstable_by(i, f64::total_cmp).1)
+}
+
 /// One scored prediction: (predicted, scale, actual).
 type Outcome = (f64, f64, f64);
 
@@ -133,6 +180,8 @@ struct Record {
     outcomes: VecDeque<Outcome>,
     /// The same outcomes sorted by prediction, for errors conditional on the level.
     by_level: Vec<Outcome>,
+    /// The sum of the outcomes' actual values (for their mean in O(1)).
+    actual_sum: f64,
 }
 
 impl Record {
@@ -142,12 +191,14 @@ impl Record {
         if self.outcomes.len() == window
             && let Some(old) = self.outcomes.pop_front()
         {
+            self.actual_sum -= old.2;
             let from = self.by_level.partition_point(|x| x.0 < old.0);
             if let Some(i) = self.by_level[from..].iter().position(|x| *x == old) {
                 self.by_level.remove(from + i);
             }
         }
         self.outcomes.push_back(o);
+        self.actual_sum += a;
         let i = self.by_level.partition_point(|x| x.0 < p);
         self.by_level.insert(i, o);
     }
@@ -338,21 +389,20 @@ impl SkillCalibrator {
             let nk = self.neighbours(rec.outcomes.len());
             // The errors of the outcomes predicted at a level like this one (all of them by default).
             let near = rec.nearest(p, nk);
-            let local: Vec<f64> = if nk < rec.outcomes.len() {
-                let mut e: Vec<f64> = near.iter().map(|&(p, s, a)| (a - p) / s).collect();
-                e.sort_by(f64::total_cmp);
-                e
+            let is_local = nk < rec.outcomes.len();
+            let mut local: Vec<f64> = if is_local {
+                near.iter().map(|&(p, s, a)| (a - p) / s).collect()
             } else {
                 Vec::new()
             };
-            let errors: &[f64] = if nk < rec.outcomes.len() {
-                &local
-            } else {
-                &rec.errors.sorted
-            };
             let (h, loss) = match self.objective {
                 Objective::Quantile(q) => {
-                    let Some(h) = quantile(errors, q) else { continue };
+                    let h = if is_local {
+                        quantile_unsorted(&mut local, q)
+                    } else {
+                        quantile(&rec.errors.sorted, q)
+                    };
+                    let Some(h) = h else { continue };
                     (h, pinball(near.iter(), h, q))
                 }
                 Objective::Cost { ratio } => {
@@ -360,8 +410,14 @@ impl SkillCalibrator {
                     // A minute short costs the same whatever the hour: price it by the capacity the
                     // service needs on average over the window, not by the prediction of the moment.
                     let n = rec.outcomes.len().max(1) as f64;
-                    let need = (rec.outcomes.iter().map(|o| o.2).sum::<f64>() / n).max(self.floor);
-                    let Some((h, j)) = cheapest(errors, ratio * scale / need) else {
+                    let need = (rec.actual_sum / n).max(self.floor);
+                    let price = ratio * scale / need;
+                    let cheapest = if is_local {
+                        cheapest_unsorted(&mut local, price)
+                    } else {
+                        cheapest(&rec.errors.sorted, price)
+                    };
+                    let Some((h, j)) = cheapest else {
                         continue;
                     };
                     // The expected cost of this step (j is in units of the capacity needed).
@@ -435,6 +491,41 @@ fn pinball<'a>(outcomes: impl ExactSizeIterator<Item = &'a Outcome>, h: f64, tau
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsorted_tail_search_matches_the_full_scan() {
+        // Deterministic pseudo-random errors with a heavy upper tail, at several prices and sizes.
+        let mut x = 12345u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [1usize, 2, 7, 50, 400] {
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    let u = next();
+                    if u > 0.97 { 20.0 * u } else { u - 0.5 }
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            for ratio in [0.001, 0.01, 0.05, 0.5, 5.0] {
+                let mut scratch = values.clone();
+                assert_eq!(
+                    cheapest_unsorted(&mut scratch, ratio),
+                    cheapest(&sorted, ratio),
+                    "n {n} ratio {ratio}"
+                );
+            }
+            for q in [0.5, 0.9, 0.99] {
+                let mut scratch = values.clone();
+                assert_eq!(quantile_unsorted(&mut scratch, q), quantile(&sorted, q));
+            }
+        }
+        assert_eq!(cheapest_unsorted(&mut [], 0.1), None);
+    }
 
     #[test]
     fn conformal_quantile_and_cheapest_headroom_by_hand() {
