@@ -64,6 +64,18 @@ use shadow_core::{Forecast, Quantile, TimeSeries};
 
 use crate::backtest::Fold;
 
+/// The series' scale: the mean absolute one-step change of `values` (gaps skipped), or 1 where that is zero
+/// or undefined.
+pub(crate) fn step_scale(values: &[f64]) -> f64 {
+    let (sum, n) = values
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    let m = sum / n.max(1) as f64;
+    if m > 0.0 && m.is_finite() { m } else { 1.0 }
+}
+
 /// The quantile levels whose spread normalises the scores.
 const SPREAD_LEVELS: [f64; 2] = [0.1, 0.9];
 /// `Φ⁻¹(0.9)`: the half-width of the central 80 % normal interval in standard deviations.
@@ -100,15 +112,7 @@ impl FoldCalibration {
     #[must_use]
     pub fn from_folds(series: &TimeSeries, folds: &[Fold]) -> Option<Self> {
         let values = series.values();
-        let scale = {
-            let d: Vec<f64> = values
-                .windows(2)
-                .map(|w| (w[1] - w[0]).abs())
-                .filter(|v| v.is_finite())
-                .collect();
-            let m = d.iter().sum::<f64>() / d.len().max(1) as f64;
-            if m > 0.0 && m.is_finite() { m } else { 1.0 }
-        };
+        let scale = step_scale(values);
         let (lo, hi) = values
             .iter()
             .filter(|v| v.is_finite())

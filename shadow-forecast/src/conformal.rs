@@ -60,7 +60,10 @@ use std::sync::Arc;
 
 use shadow_core::{FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, TimeSeries};
 
-use crate::backtest::{self, Fold};
+use crate::{
+    backtest::{self, Fold},
+    calibration::step_scale,
+};
 
 /// The quantile levels whose spread normalises the scores.
 const SPREAD_LEVELS: [f64; 2] = [0.1, 0.9];
@@ -252,15 +255,7 @@ impl Calibration {
     #[must_use]
     pub fn from_folds(series: &TimeSeries, folds: &[Fold], window: usize) -> Option<Self> {
         let values = series.values();
-        let scale = {
-            let d: Vec<f64> = values
-                .windows(2)
-                .map(|w| (w[1] - w[0]).abs())
-                .filter(|v| v.is_finite())
-                .collect();
-            let m = d.iter().sum::<f64>() / d.len().max(1) as f64;
-            if m > 0.0 && m.is_finite() { m } else { 1.0 }
-        };
+        let scale = step_scale(values);
         let horizon = folds.iter().map(|f| f.actual.len()).max()?;
         let mut per_step: Vec<Vec<f64>> = vec![Vec::new(); horizon];
         for fold in folds {

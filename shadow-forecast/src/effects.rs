@@ -196,6 +196,20 @@ pub(crate) fn gaussian_quantiles(out: &mut Forecast, sd: &[f64]) {
     sort_quantiles(out);
 }
 
+/// Applies `f` to the point and every quantile of `out` (a back-transform), then restores the quantiles'
+/// order.
+pub(crate) fn map_values(out: &mut Forecast, f: impl Fn(f64) -> f64) {
+    for v in out.point_mut() {
+        *v = f(*v);
+    }
+    for path in out.quantile_paths_mut() {
+        for v in path.iter_mut() {
+            *v = f(*v);
+        }
+    }
+    sort_quantiles(out);
+}
+
 /// Makes quantile paths non-decreasing in the level at every step.
 pub(crate) fn sort_quantiles(out: &mut Forecast) {
     let horizon = out.point().len();

@@ -43,7 +43,7 @@ use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest, TimeS
 
 use crate::{
     arima::{AutoArima, FittedArima},
-    effects::{Effects, apply_uplift, gaussian_quantiles, sort_quantiles},
+    effects::{Effects, apply_uplift, gaussian_quantiles, map_values},
     error::{Error, Result},
     ets::{Ets, FittedEts},
     periods,
@@ -409,15 +409,7 @@ impl Predict for FittedMstl {
             // A wide log-scale spread would explode when exponentiated: clamp to the history's log range
             // widened by its own width (at least one unit, a factor e) on each side.
             let (lo, hi) = self.log_bounds;
-            for v in out.point_mut() {
-                *v = v.clamp(lo, hi).exp();
-            }
-            for path in out.quantile_paths_mut() {
-                for v in path.iter_mut() {
-                    *v = v.clamp(lo, hi).exp();
-                }
-            }
-            sort_quantiles(out);
+            map_values(out, |v| v.clamp(lo, hi).exp());
         }
         apply_uplift(out, &uplift);
         out.finish()?;

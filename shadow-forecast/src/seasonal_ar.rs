@@ -46,7 +46,7 @@ use nalgebra::{DMatrix, DVector};
 use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest};
 
 use crate::{
-    effects::{Effects, apply_uplift, gaussian_quantiles, sort_quantiles},
+    effects::{Effects, apply_uplift, gaussian_quantiles, map_values},
     error::{Error, Result},
     mstl::{Transform, interpolate},
     periods,
@@ -359,15 +359,7 @@ impl Predict for FittedSeasonalAr {
             let v = v.clamp(lo, hi);
             if self.log { v.exp() } else { v }
         };
-        for v in out.point_mut() {
-            *v = back(*v);
-        }
-        for path in out.quantile_paths_mut() {
-            for v in path.iter_mut() {
-                *v = back(*v);
-            }
-        }
-        sort_quantiles(out);
+        map_values(out, back);
         apply_uplift(out, &uplift);
         out.finish()?;
         Ok(())
