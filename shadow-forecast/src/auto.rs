@@ -45,7 +45,7 @@ use crate::{
     backtest::{Fold, slice_regressors},
     calibration::FoldCalibration,
     effects::sort_quantiles,
-    error::{Error, Result},
+    error::{Error, Result, check_series},
     metrics,
     mstl::{AdjustedKind, Mstl, Transform},
     periods,
@@ -278,17 +278,8 @@ impl Fit for Auto {
         let series = input.series;
         let y = series.values();
         let n = y.len();
-        let present: Vec<f64> = y.iter().copied().filter(|v| !v.is_nan()).collect();
-        if present.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite("series"));
-        }
-        if present.len() < 4 {
-            return Err(Error::NotEnoughData {
-                need: 4,
-                got: present.len(),
-            });
-        }
-        let positive = present.iter().all(|&v| v > 0.0);
+        check_series(y, 4)?;
+        let positive = y.iter().filter(|v| !v.is_nan()).all(|&v| v > 0.0);
         let v = self
             .validation
             .unwrap_or_else(|| default_validation(y, series.step(), self.season));

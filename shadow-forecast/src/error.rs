@@ -45,3 +45,16 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] shadow_core::Error),
 }
+
+/// Checks a series to fit: no infinite value (missing values are NaN) and at least `need` present values.
+/// Returns how many are present.
+pub(crate) fn check_series(values: &[f64], need: usize) -> Result<usize> {
+    if values.iter().any(|v| v.is_infinite()) {
+        return Err(Error::NonFinite("series"));
+    }
+    let present = values.iter().filter(|v| !v.is_nan()).count();
+    if present < need {
+        return Err(Error::NotEnoughData { need, got: present });
+    }
+    Ok(present)
+}

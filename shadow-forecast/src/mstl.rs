@@ -44,7 +44,7 @@ use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest, TimeS
 use crate::{
     arima::{AutoArima, FittedArima},
     effects::{Effects, apply_uplift, gaussian_quantiles, map_values},
-    error::{Error, Result},
+    error::{Error, Result, check_series},
     ets::{Ets, FittedEts},
     periods,
     stl::{StlParams, decompose},
@@ -274,16 +274,7 @@ impl Fit for Mstl {
     fn fit(&self, input: &FitInput<'_>) -> Result<FittedMstl> {
         let series = input.series;
         let raw = series.values();
-        let present = raw.iter().filter(|v| !v.is_nan()).count();
-        if raw.iter().any(|v| v.is_infinite()) {
-            return Err(Error::NonFinite("series"));
-        }
-        if present < 4 {
-            return Err(Error::NotEnoughData {
-                need: 4,
-                got: present,
-            });
-        }
+        check_series(raw, 4)?;
         let mut notes = Vec::new();
         let wanted = match &self.periods {
             Some(p) => {

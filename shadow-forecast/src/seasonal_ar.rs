@@ -47,7 +47,7 @@ use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest};
 
 use crate::{
     effects::{Effects, apply_uplift, gaussian_quantiles, map_values},
-    error::{Error, Result},
+    error::{Error, Result, check_series},
     mstl::{Transform, interpolate},
     periods,
 };
@@ -273,16 +273,9 @@ impl Fit for SeasonalAr {
     fn fit(&self, input: &FitInput<'_>) -> Result<FittedSeasonalAr> {
         let series = input.series;
         let raw = series.values();
-        if raw.iter().any(|v| v.is_infinite()) {
-            return Err(Error::NonFinite("series"));
-        }
         let n = raw.len();
-        let present = raw.iter().filter(|v| !v.is_nan()).count();
         // The AR(3) fallback needs its 3 lags plus at least twice its 4 coefficients in rows.
-        let need = SHORT_LAGS + 2 * (SHORT_LAGS + 1);
-        if present < need {
-            return Err(Error::NotEnoughData { need, got: present });
-        }
+        check_series(raw, SHORT_LAGS + 2 * (SHORT_LAGS + 1))?;
         let wanted = self.wanted_periods(series.step())?;
         let mut notes = Vec::new();
         let mut periods = wanted.clone();

@@ -14,7 +14,7 @@ use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest};
 
 use crate::{
     effects::{Effects, apply_uplift, gaussian_quantiles},
-    error::{Error, Result},
+    error::{Error, Result, check_series},
     periods,
 };
 
@@ -83,16 +83,7 @@ impl Fit for SeasonalMean {
     fn fit(&self, input: &FitInput<'_>) -> Result<FittedSeasonalMean> {
         let series = input.series;
         let raw = series.values();
-        let present = raw.iter().filter(|v| !v.is_nan()).count();
-        if raw.iter().any(|v| v.is_infinite()) {
-            return Err(Error::NonFinite("series"));
-        }
-        if present < 2 {
-            return Err(Error::NotEnoughData {
-                need: 2,
-                got: present,
-            });
-        }
+        check_series(raw, 2)?;
         let k = self.k;
         let candidates = periods::candidates(series.step());
         let period = candidates

@@ -46,7 +46,7 @@ use shadow_core::{Fit, FitInput, Forecast, Named, Predict, PredictRequest};
 
 use crate::{
     effects::{Effects, apply_uplift, gaussian_quantiles},
-    error::{Error, Result},
+    error::{Error, Result, check_series},
 };
 
 /// The longest season an automatic period gives ETS (a day of hourly data). Longer cycles are the job of
@@ -323,16 +323,8 @@ impl Fit for Ets {
     fn fit(&self, input: &FitInput<'_>) -> Result<FittedEts> {
         let series = input.series;
         let raw = series.values();
+        check_series(raw, 4)?;
         let present: Vec<f64> = raw.iter().copied().filter(|v| !v.is_nan()).collect();
-        if present.iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite("series"));
-        }
-        if present.len() < 4 {
-            return Err(Error::NotEnoughData {
-                need: 4,
-                got: present.len(),
-            });
-        }
         let period = self.period_for(series.step());
         if period == 0 {
             return Err(Error::InvalidParameter {
