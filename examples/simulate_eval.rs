@@ -5,7 +5,7 @@
 //! cargo run --release -p shadow-examples --example simulate_eval -- [--data ../shared/data] [--sweep]
 //!     [--charts DIR] [--json FILE] [--penalty X] [--quantile Q]
 //!     [--max-headroom X] [--max-cost-over-oracle X] [--local-share X] [--calibration-days D]
-//!     [--only PREFIX,...]
+//!     [--model NAME] [--no-after-miss] [--only PREFIX,...]
 //! ```
 //!
 //! Traces: every NAB file (`realAWSCloudwatch`, `realKnownCause`, `realTweets`), the Alibaba 2018 cluster CPU
@@ -36,6 +36,8 @@ struct Args {
     oracle_budget: Option<f64>,
     calibration_days: Option<f64>,
     only: Vec<String>,
+    model: Option<String>,
+    no_after_miss: bool,
     sweep: bool,
     charts: Option<PathBuf>,
     json: Option<PathBuf>,
@@ -51,6 +53,8 @@ fn parse_args() -> anyhow::Result<Args> {
         oracle_budget: None,
         calibration_days: None,
         only: Vec::new(),
+        model: None,
+        no_after_miss: false,
         sweep: false,
         charts: None,
         json: None,
@@ -60,6 +64,8 @@ fn parse_args() -> anyhow::Result<Args> {
         match a.as_str() {
             "--data" => args.data = it.next().context("--data needs a path")?.into(),
             "--sweep" => args.sweep = true,
+            "--no-after-miss" => args.no_after_miss = true,
+            "--model" => args.model = Some(it.next().context("--model needs a forecaster name")?),
             "--penalty" => args.penalty = Some(it.next().context("--penalty needs a number")?.parse()?),
             "--quantile" => args.quantile = Some(it.next().context("--quantile needs a number")?.parse()?),
             "--max-headroom" => {
@@ -92,7 +98,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 bail!(
                     "unknown argument `{other}`; known: --data PATH, --sweep, --charts DIR, --json FILE, \
                      --penalty X, --quantile Q, --max-headroom X, --max-cost-over-oracle X, --local-share X, \
-                     --calibration-days D, --only PREFIX,..."
+                     --calibration-days D, --model NAME, --no-after-miss, --only PREFIX,..."
                 )
             }
         }
@@ -194,6 +200,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(l) = args.local_share {
         opts.proactive.local_share = l;
     }
+    if let Some(m) = &args.model {
+        opts.model.clone_from(m);
+    }
+    opts.proactive.after_miss = !args.no_after_miss;
     opts.validate()?;
     let started = Instant::now();
     let mut reports: Vec<(String, SimReport)> = Vec::new();

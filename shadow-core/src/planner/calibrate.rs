@@ -21,6 +21,15 @@
 //! on the level, so that where noise does not grow in proportion to the level (counts), quiet hours and
 //! busy hours each get the headroom of their own noise.
 //!
+//! Errors after a miss are not like the others: a burst that has just begun tends to go on growing (a
+//! disk flush, a news story), while a quiet step tells little about the next one. So the calibrator keeps,
+//! beside the record of every step, a record of the steps that follow a miss ([`Regime::AfterMiss`]: the
+//! demand just observed exceeded the bound planned for it). Once it holds enough outcomes
+//! ([`SkillCalibrator::with_after_miss_min`], 20 by default), a bound asked for in that regime is sized
+//! from it alone, predictor choice included; shortfall is still priced by the demand of every step. Misses
+//! are rare, so the headroom bought there is cheap in total, and it is bought exactly where a burst's
+//! second step would otherwise be missed too.
+//!
 //! Which predictor to trust is decided by skill: the one with the lower loss wins (the pinball loss of its
 //! bound over the window for a quantile; the expected cost of this step, from its own error record, for the
 //! cost objective). The expected cost uses each predictor's unconditional error record, so a forecast
@@ -62,6 +71,17 @@ pub enum Objective {
         /// Price of headroom over the shortfall penalty.
         ratio: f64,
     },
+}
+
+/// Which outcomes a prediction is judged with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Regime {
+    /// Any step: the record of every outcome.
+    #[default]
+    Steady,
+    /// A step right after a miss (the demand just observed exceeded the bound planned for it). Its
+    /// outcomes also count in the record of every step.
+    AfterMiss,
 }
 
 /// A window of values kept both in arrival order and sorted, for quantiles in `O(window)` per update.
@@ -225,6 +245,9 @@ impl Record {
     }
 }
 
+/// Outcomes the after-miss record needs, by default, before it sizes bounds.
+pub const DEFAULT_AFTER_MISS_MIN: usize = 20;
+
 /// A calibrated upper bound on the demand one lead time ahead.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bound {
@@ -246,9 +269,14 @@ pub struct SkillCalibrator {
     floor: f64,
     /// The share of the window whose errors size a bound: those of the predictions nearest the current one.
     local: f64,
-    /// Predictions awaiting their outcome: (step they are for, scale, one per predictor).
-    pending: VecDeque<(usize, f64, Vec<Option<f64>>)>,
+    /// Predictions awaiting their outcome: (step they are for, scale, regime, one per predictor).
+    pending: VecDeque<(usize, f64, Regime, Vec<Option<f64>>)>,
+    /// Every outcome, per predictor.
     records: Vec<Record>,
+    /// The outcomes of predictions made right after a miss, per predictor.
+    after_miss: Vec<Record>,
+    /// Outcomes the after-miss record needs before it sizes bounds.
+    after_miss_min: usize,
 }
 
 impl SkillCalibrator {
@@ -276,6 +304,8 @@ impl SkillCalibrator {
             local: 1.0,
             pending: VecDeque::new(),
             records: vec![Record::default(); predictors],
+            after_miss: vec![Record::default(); predictors],
+            after_miss_min: DEFAULT_AFTER_MISS_MIN,
         })
     }
 
@@ -295,6 +325,15 @@ impl SkillCalibrator {
         }
         self.local = share;
         Ok(self)
+    }
+
+    /// Sets how many outcomes the after-miss record needs before a bound asked for in
+    /// [`Regime::AfterMiss`] is sized from it (20 by default); until then such a bound comes from the record
+    /// of every step. `usize::MAX` turns the regime off. At least 1.
+    #[must_use]
+    pub fn with_after_miss_min(mut self, outcomes: usize) -> Self {
+        self.after_miss_min = outcomes.max(1);
+        self
     }
 
     /// How many of `n` scored outcomes size a bound.
@@ -329,17 +368,42 @@ impl SkillCalibrator {
     /// Outcomes scored so far for predictor `k` (at most the window).
     #[must_use]
     pub fn scored(&self, k: usize) -> usize {
-        self.records.get(k).map_or(0, |r| r.outcomes.len())
+        self.scored_in(Regime::Steady, k)
+    }
+
+    /// Outcomes scored so far for predictor `k` in `regime`'s record (at most the window).
+    #[must_use]
+    pub fn scored_in(&self, regime: Regime, k: usize) -> usize {
+        self.set(regime).get(k).map_or(0, |r| r.outcomes.len())
+    }
+
+    fn set(&self, regime: Regime) -> &[Record] {
+        match regime {
+            Regime::Steady => &self.records,
+            Regime::AfterMiss => &self.after_miss,
+        }
     }
 
     /// Records the predictions made now for step `for_step`, one per predictor (`None` or non-finite: that
     /// predictor has nothing to say), and the scale their errors are measured in (see [`Self::bound`]).
     pub fn predict(&mut self, for_step: usize, predictions: &[Option<f64>], scale: Option<f64>) {
+        self.predict_in(Regime::Steady, for_step, predictions, scale);
+    }
+
+    /// As [`Self::predict`], for a step in `regime`: with [`Regime::AfterMiss`], the outcome is scored in
+    /// the after-miss record as well as in the record of every step.
+    pub fn predict_in(
+        &mut self,
+        regime: Regime,
+        for_step: usize,
+        predictions: &[Option<f64>],
+        scale: Option<f64>,
+    ) {
         let p = (0..self.records.len())
             .map(|k| predictions.get(k).copied().flatten().filter(|v| v.is_finite()))
             .collect();
         let scale = scale.filter(|s| s.is_finite()).unwrap_or(0.0);
-        self.pending.push_back((for_step, scale, p));
+        self.pending.push_back((for_step, scale, regime, p));
     }
 
     /// Records the demand observed at `step` and scores the predictions made for it. A missing (non-finite)
@@ -349,17 +413,20 @@ impl SkillCalibrator {
             self.pending.pop_front();
         }
         while self.pending.front().is_some_and(|p| p.0 == step) {
-            let Some((_, given, preds)) = self.pending.pop_front() else {
+            let Some((_, given, regime, preds)) = self.pending.pop_front() else {
                 break;
             };
             if !actual.is_finite() {
                 continue;
             }
             let floor = self.floor;
-            for (rec, p) in self.records.iter_mut().zip(preds) {
+            for (k, p) in preds.into_iter().enumerate() {
                 let Some(p) = p else { continue };
-                let scale = scale_of(p, given, floor);
-                rec.push((p, scale, actual), self.window);
+                let o = (p, scale_of(p, given, floor), actual);
+                self.records[k].push(o, self.window);
+                if regime == Regime::AfterMiss {
+                    self.after_miss[k].push(o, self.window);
+                }
             }
         }
     }
@@ -375,10 +442,33 @@ impl SkillCalibrator {
     /// scored, the bound is the largest prediction. `None` when no predictor has a value.
     #[must_use]
     pub fn bound(&self, predictions: &[Option<f64>], scale: Option<f64>) -> Option<Bound> {
+        self.bound_in(Regime::Steady, predictions, scale)
+    }
+
+    /// As [`Self::bound`], for a step in `regime`. With [`Regime::AfterMiss`], once the after-miss record
+    /// holds [`Self::with_after_miss_min`] outcomes, the headroom and the predictor are chosen from it alone
+    /// (the shortfall is still priced by the demand of every step); before that, from every step's record.
+    #[must_use]
+    pub fn bound_in(&self, regime: Regime, predictions: &[Option<f64>], scale: Option<f64>) -> Option<Bound> {
+        let regime = match regime {
+            Regime::AfterMiss
+                if self
+                    .after_miss
+                    .iter()
+                    .map(|r| r.outcomes.len())
+                    .max()
+                    .unwrap_or(0)
+                    >= self.after_miss_min =>
+            {
+                Regime::AfterMiss
+            }
+            _ => Regime::Steady,
+        };
+        let records = self.set(regime);
         let given = scale.filter(|s| s.is_finite()).unwrap_or(0.0);
-        let most = self.records.iter().map(|r| r.outcomes.len()).max().unwrap_or(0);
+        let most = records.iter().map(|r| r.outcomes.len()).max().unwrap_or(0);
         let mut best: Option<(f64, Bound)> = None;
-        for (k, rec) in self.records.iter().enumerate() {
+        for (k, rec) in records.iter().enumerate() {
             let Some(p) = predictions.get(k).copied().flatten().filter(|v| v.is_finite()) else {
                 continue;
             };
@@ -409,8 +499,9 @@ impl SkillCalibrator {
                     // A shortfall costs in proportion to the capacity needed, headroom in units of scale.
                     // A minute short costs the same whatever the hour: price it by the capacity the
                     // service needs on average over the window, not by the prediction of the moment.
-                    let n = rec.outcomes.len().max(1) as f64;
-                    let need = (rec.actual_sum / n).max(self.floor);
+                    let every = &self.records[k];
+                    let n = every.outcomes.len().max(1) as f64;
+                    let need = (every.actual_sum / n).max(self.floor);
                     let price = ratio * scale / need;
                     let cheapest = if is_local {
                         cheapest_unsorted(&mut local, price)
@@ -647,6 +738,56 @@ mod tests {
                 .with_local_share(0.0)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn after_a_miss_the_bound_follows_what_came_after_earlier_misses() {
+        // Demand 10, with a two-step burst every 50 steps: 30, then 90. Persistence only; headroom is
+        // priced so that covering a rise that comes on 4 % of all steps is not worth it, but covering one
+        // that comes after most misses is.
+        let run = |min: usize| {
+            let mut cal = SkillCalibrator::new(Objective::Cost { ratio: 0.05 }, 1, 1000, 1.0)
+                .unwrap()
+                .with_after_miss_min(min);
+            let demand = |t: usize| match t % 50 {
+                10 => 30.0,
+                11 => 90.0,
+                _ => 10.0,
+            };
+            let mut planned = vec![None; 2001];
+            let mut missed_second = 0;
+            for t in 0..2000usize {
+                let actual = demand(t);
+                cal.observe(t, actual);
+                let missed = planned[t].is_some_and(|b| actual > b);
+                if missed && t % 50 == 11 && t > 1000 {
+                    missed_second += 1;
+                }
+                let regime = if missed { Regime::AfterMiss } else { Regime::Steady };
+                planned[t + 1] = cal.bound_in(regime, &[Some(actual)], None).map(|b| b.value);
+                cal.predict_in(regime, t + 1, &[Some(actual)], None);
+            }
+            let steady = cal.bound_in(Regime::Steady, &[Some(30.0)], None).unwrap().value;
+            let after = cal
+                .bound_in(Regime::AfterMiss, &[Some(30.0)], None)
+                .unwrap()
+                .value;
+            (steady, after, missed_second, cal.scored_in(Regime::AfterMiss, 0))
+        };
+        let (steady, after, missed, scored) = run(DEFAULT_AFTER_MISS_MIN);
+        // The rise to 90 follows 40 of 2000 steps: every step's record does not cover it.
+        assert!((steady - 30.0).abs() < 1e-9, "{steady}");
+        // It follows every miss once the bursts' first steps are the only misses: that record covers it.
+        assert!((after - 90.0).abs() < 1e-9, "{after}");
+        assert_eq!(missed, 0);
+        assert!(scored >= DEFAULT_AFTER_MISS_MIN, "{scored}");
+        // Turned off, the bound after a miss is every step's, and the burst's second step is missed each time.
+        let (steady, after, missed, _) = run(usize::MAX);
+        assert!(
+            (steady - 30.0).abs() < 1e-9 && (after - 30.0).abs() < 1e-9,
+            "{steady} {after}"
+        );
+        assert_eq!(missed, 20);
     }
 
     #[test]

@@ -209,6 +209,10 @@ pub struct SimulateArgs {
     /// exceeds this multiple of what the oracle would have held (`inf`: no budget).
     #[arg(long, default_value_t = 1.9)]
     pub max_cost_over_oracle: f64,
+    /// Size the bound after a miss from the same errors as every other step, instead of from the errors
+    /// that followed earlier misses.
+    #[arg(long)]
+    pub no_after_miss: bool,
     /// A TOML price table (`on_demand`, `reserved`, `spot`, `spot_interruptions_per_hour`, `max_spot_share`,
     /// `shortfall_penalty`); missing keys keep their defaults.
     #[arg(long)]

@@ -109,6 +109,7 @@ fn options(args: &SimulateArgs) -> Result<SimOptions, CliError> {
             headroom: args.headroom,
             max_headroom: args.max_headroom,
             max_cost_over_oracle: args.max_cost_over_oracle,
+            after_miss: !args.no_after_miss,
             ..ProactiveOptions::default()
         },
         ..SimOptions::default()

@@ -27,7 +27,10 @@
 //!   expected cost: headroom at the on-demand price against the price table's shortfall penalty, so
 //!   heavy-tailed, non-recurring jumps are not chased at any price. The predictor with the lowest expected
 //!   cost wins, so the policy falls back to reactive scaling (persistence) or a smoothed level where the
-//!   forecast has no skill. A cost budget against perfect foresight
+//!   forecast has no skill. The step after a miss (demand above the bound planned for it) is bounded from
+//!   the errors that followed earlier misses ([`ProactiveOptions::after_miss`]): a burst that has begun
+//!   tends to go on growing, and its second step is then covered, at the price of headroom held only
+//!   after misses. A cost budget against perfect foresight
 //!   ([`ProactiveOptions::max_cost_over_oracle`], 1.9 by default) raises the price of headroom while the
 //!   capacity held exceeds that multiple of what the oracle would have held, as known in hindsight one boot
 //!   time later: on noise-dominated traces, where covering the noise would cost several times the oracle,
@@ -55,7 +58,7 @@ use shadow_core::{Error, PriceTable, Result, TimeSeries};
 
 pub use self::score::PolicyScore;
 use shadow_core::planner::{
-    calibrate::{Objective, SkillCalibrator},
+    calibrate::{DEFAULT_AFTER_MISS_MIN, Objective, SkillCalibrator},
     proactive::StepPlanner,
 };
 
@@ -150,6 +153,10 @@ pub struct ProactiveOptions {
     /// The share of the calibration window whose errors size each bound: those predicted at the level
     /// nearest the current one (see [`SkillCalibrator::with_local_share`]); 1 pools the whole window.
     pub local_share: f64,
+    /// Size the bound that follows a miss (demand above the bound planned for it) from the errors that
+    /// followed earlier misses, once there are 20 of them (see [`shadow_core::planner::calibrate::Regime`]):
+    /// a burst that has begun tends to go on growing. On by default.
+    pub after_miss: bool,
     /// Scale-in waits until the target stayed lower for this long.
     pub stabilisation: Duration,
     /// Ignore changes of at most this share of the current replicas.
@@ -168,6 +175,7 @@ impl Default for ProactiveOptions {
             max_cost_over_oracle: 1.9,
             calibration_window: Duration::from_secs(14 * 86_400),
             local_share: 0.25,
+            after_miss: true,
             stabilisation: Duration::from_secs(600),
             threshold: 0.05,
             max_scale_in_step: 0.5,
@@ -442,8 +450,13 @@ fn our_planner(
 ) -> Result<(SkillCalibrator, StepPlanner)> {
     let p = &opts.proactive;
     let window = steps_in(p.calibration_window, step).max(10);
-    let cal =
-        SkillCalibrator::new(objective, PREDICTORS.len(), window, 0.1)?.with_local_share(p.local_share)?;
+    let cal = SkillCalibrator::new(objective, PREDICTORS.len(), window, 0.1)?
+        .with_local_share(p.local_share)?
+        .with_after_miss_min(if p.after_miss {
+            DEFAULT_AFTER_MISS_MIN
+        } else {
+            usize::MAX
+        });
     let cap = shadow_core::ResourceCapacity {
         per_instance: 1.0,
         target_utilisation: 1.0,

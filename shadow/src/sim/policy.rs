@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use shadow_core::{
     Allocation, Environment, Forecaster, Replicas, ResourceKind, Result, ServiceId, TimeSeries,
     planner::{
+        calibrate::Regime,
         cost::{mix, reserved_base},
         hpa::{Hpa, HpaBehavior},
         proactive::StepInput,
@@ -374,6 +375,13 @@ fn run_ours(
                 return Ok(());
             }
             cal.observe(i, d);
+            // A miss: the demand now exceeds the bound planned for it one lead time ago. The next bound is
+            // then sized from what followed earlier misses (a burst that has begun tends to go on).
+            let regime = if bound_out[i].is_some_and(|b| d > b) {
+                Regime::AfterMiss
+            } else {
+                Regime::Steady
+            };
             let level = smoothed.map_or(d, |s| s + alpha * (d - s));
             smoothed = Some(level);
             // Errors are relative to each prediction.
@@ -407,15 +415,15 @@ fn run_ours(
             recent.push_back(d);
             let peak = recent.iter().copied().fold(0.0, f64::max);
             let predictions = [forecast, Some(d), Some(level), Some(peak)];
-            let b = cal
-                .bound(&predictions, scale)
-                .unwrap_or(shadow_core::planner::calibrate::Bound {
-                    value: d,
-                    predictor: 1,
-                    predicted: d,
-                    headroom: 0.0,
-                });
-            cal.predict(i + clock.lead, &predictions, scale);
+            let b =
+                cal.bound_in(regime, &predictions, scale)
+                    .unwrap_or(shadow_core::planner::calibrate::Bound {
+                        value: d,
+                        predictor: 1,
+                        predicted: d,
+                        headroom: 0.0,
+                    });
+            cal.predict_in(regime, i + clock.lead, &predictions, scale);
             if opts.proactive.max_headroom.is_finite() {
                 let share = (b.value - b.predicted).max(0.0) / level.max(0.1);
                 price_factor =
