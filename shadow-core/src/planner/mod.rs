@@ -18,6 +18,8 @@
 //!   reactive baseline and the fallback when there is no forecast;
 //! - [`proactive`]: the online proactive policy, one decision per control step from a bound one lead time
 //!   ahead, never below what the observed demand needs, with hysteresis and bounded scale-in;
+//! - [`online`]: the proactive policy the simulator judges, as one state machine: calibrated bounds from
+//!   four predictors, priced headroom under budgets, then the [`proactive`] decision;
 //! - [`calibrate`]: calibrated demand bounds from recent backtest errors, falling back to persistence
 //!   (reactive scaling) where the forecast has no skill;
 //! - [`cost`]: the reserved / on-demand / spot mix and the newsvendor planning quantile from a price table;
@@ -26,6 +28,7 @@
 pub mod calibrate;
 pub mod cost;
 pub mod hpa;
+pub mod online;
 pub mod proactive;
 pub mod warmup;
 

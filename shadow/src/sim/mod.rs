@@ -18,7 +18,8 @@
 //!   utilisation. Booting pods count as using nothing, as the HPA assumes for pods that are not ready.
 //! - `aws-predictive`: AWS-style predictive scaling: the HPA plus a floor from the hourly forecast, `ceil(point /
 //!   target)` one boot time ahead. It only scales out; scale-in is the HPA's.
-//! - `proactive`: ours. Every step, the [`SkillCalibrator`] bounds the demand one boot time ahead from four
+//! - `proactive`: ours, the [`OnlinePolicy`] of the planner library, so what is judged here is what a
+//!   controller embeds. Every step, a [`shadow_core::planner::calibrate::SkillCalibrator`] bounds the demand one boot time ahead from four
 //!   predictors (the forecast, persistence, a smoothed level and the recent peak), each calibrated on its own
 //!   errors over the last 14 days. The errors that size a bound are those of the quarter of that window whose
 //!   predictions were nearest the current one ([`ProactiveOptions::local_share`]): on count-like traces the
@@ -34,7 +35,7 @@
 //!   ([`ProactiveOptions::max_cost_over_oracle`], 1.9 by default) raises the price of headroom while the
 //!   capacity held exceeds that multiple of what the oracle would have held, as known in hindsight one boot
 //!   time later: on noise-dominated traces, where covering the noise would cost several times the oracle,
-//!   the policy buys only the headroom the budget allows. The [`StepPlanner`] turns the bound into a target,
+//!   the policy buys only the headroom the budget allows. The [`shadow_core::planner::proactive::StepPlanner`] turns the bound into a target,
 //!   never below what the demand now needs, with hysteresis and bounded scale-in. An optional headroom
 //!   budget ([`ProactiveOptions::max_headroom`]) raises the price of headroom while the headroom bought
 //!   exceeds a share of the demand level.
@@ -58,8 +59,8 @@ use shadow_core::{Error, PriceTable, Result, TimeSeries};
 
 pub use self::score::PolicyScore;
 use shadow_core::planner::{
-    calibrate::{DEFAULT_AFTER_MISS_MIN, Objective, SkillCalibrator},
-    proactive::StepPlanner,
+    calibrate::Objective,
+    online::{OnlineOptions, OnlinePolicy},
 };
 
 /// The policies the simulator compares.
@@ -151,7 +152,8 @@ pub struct ProactiveOptions {
     /// them per level, enough outcomes to see the tails the cost objective prices).
     pub calibration_window: Duration,
     /// The share of the calibration window whose errors size each bound: those predicted at the level
-    /// nearest the current one (see [`SkillCalibrator::with_local_share`]); 1 pools the whole window.
+    /// nearest the current one (see [`shadow_core::planner::calibrate::SkillCalibrator::with_local_share`]);
+    /// 1 pools the whole window.
     pub local_share: f64,
     /// Size the bound that follows a miss (demand above the bound planned for it) from the errors that
     /// followed earlier misses, once there are 20 of them (see [`shadow_core::planner::calibrate::Regime`]):
@@ -420,10 +422,6 @@ fn steps_in(d: Duration, step: Duration) -> usize {
     (d.as_millis() / step.as_millis().max(1)) as usize
 }
 
-/// The predictors our policies calibrate: the forecast, persistence, the smoothed level and the recent peak
-/// (the largest demand of the last smoothing period: bursts cluster).
-pub(crate) const PREDICTORS: [&str; 4] = ["forecast", "persistence", "smoothed", "recent-peak"];
-
 /// The objective of our policies when headroom costs `price` per instance-hour.
 fn objective(opts: &SimOptions, price: f64) -> Objective {
     match opts.proactive.level {
@@ -442,21 +440,9 @@ fn describe(o: Objective) -> String {
     }
 }
 
-/// The calibrator and planner of one of our policies.
-fn our_planner(
-    opts: &SimOptions,
-    objective: Objective,
-    step: Duration,
-) -> Result<(SkillCalibrator, StepPlanner)> {
+/// One of our policies, in demand units of instances.
+fn our_policy(opts: &SimOptions, objective: Objective, step: Duration) -> Result<OnlinePolicy> {
     let p = &opts.proactive;
-    let window = steps_in(p.calibration_window, step).max(10);
-    let cal = SkillCalibrator::new(objective, PREDICTORS.len(), window, 0.1)?
-        .with_local_share(p.local_share)?
-        .with_after_miss_min(if p.after_miss {
-            DEFAULT_AFTER_MISS_MIN
-        } else {
-            usize::MAX
-        });
     let cap = shadow_core::ResourceCapacity {
         per_instance: 1.0,
         target_utilisation: 1.0,
@@ -471,7 +457,18 @@ fn our_planner(
     policy.lead_time = opts.boot_delay;
     policy.scale_in_stabilisation = p.stabilisation;
     policy.max_scale_in_step = p.max_scale_in_step;
-    Ok((cal, StepPlanner::new(policy)?))
+    let online = OnlineOptions {
+        objective,
+        smoothing: p.smoothing,
+        headroom: p.headroom,
+        max_headroom: p.max_headroom,
+        max_cost_over_oracle: p.max_cost_over_oracle,
+        calibration_window: p.calibration_window,
+        local_share: p.local_share,
+        after_miss: p.after_miss,
+        floor: 0.1,
+    };
+    OnlinePolicy::new(policy, step, online)
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use chrono::TimeDelta;
 use shadow_core::{
     Allocation, Environment, Forecaster, Replicas, ResourceKind, Result, ServiceId, TimeSeries,
     planner::{
-        calibrate::Regime,
+        calibrate::Objective,
         cost::{mix, reserved_base},
         hpa::{Hpa, HpaBehavior},
-        proactive::StepInput,
+        online::StepObservation,
     },
     series::to_delta,
 };
@@ -18,7 +18,7 @@ use super::{
     PolicyKind, SimOptions, SimReport, describe,
     fleet::Fleet,
     forecast::{ForecastTrack, track},
-    objective, our_planner,
+    objective, our_policy,
     score::{PolicyScore, Tally, ramps},
     steps_in,
 };
@@ -323,43 +323,23 @@ fn run_oracle(demand: &TimeSeries, opts: &SimOptions, clock: &Clock) -> Result<P
     )
 }
 
-/// Our proactive policy; with `mixed`, the cost-optimised one.
+/// Our proactive policy (`shadow_core::planner::online::OnlinePolicy`, one decision per step); with `mixed`, the cost-optimised one.
 #[allow(clippy::too_many_arguments)]
 fn run_ours(
     demand: &TimeSeries,
     opts: &SimOptions,
     clock: &Clock,
     fc: &ForecastTrack,
-    objective: shadow_core::planner::calibrate::Objective,
+    objective: Objective,
     mixed: bool,
     bound_out: &mut [Option<f64>],
 ) -> Result<PolicyScore> {
-    let (mut cal, mut planner) = our_planner(opts, objective, demand.step())?;
-    let alpha = 1.0 - (-demand.step().as_secs_f64() / opts.proactive.smoothing.as_secs_f64().max(1e-9)).exp();
-    let mut smoothed: Option<f64> = None;
-    // The headroom budget: while the headroom bought exceeds `max_headroom` times the demand level, the price
-    // of headroom rises (dual ascent on that constraint, on a time scale of eight hours); it never falls
-    // below the price table's.
-    let mut price_factor = 1.0f64;
-    let eta = demand.step().as_secs_f64() / (8.0 * 3600.0);
-    // The cost budget against perfect foresight: in hindsight, the capacity a perfect-foresight policy
-    // would have held at each step is known a boot time later (the need of the largest demand from that step
-    // until one boot time after it). The excess of what we held over `max_cost_over_oracle` times that, step
-    // by step and in units of the hindsight capacity's mean, is accumulated (never below zero: slack is not
-    // banked); the price of headroom rises exponentially with that excess, on the same eight-hour scale.
-    let budget = opts.proactive.max_cost_over_oracle;
-    let mut excess = 0.0f64;
-    let mut held = vec![0.0f64; clock.n];
-    let (mut hindsight_sum, mut hindsight_n) = (0.0f64, 0usize);
-
-    let peak_steps = steps_in(opts.proactive.smoothing, demand.step()).max(1);
-    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut online = our_policy(opts, objective, demand.step())?;
     let values = demand.values();
     let service = ServiceId::new("trace")?;
     let day = steps_in(std::time::Duration::from_secs(86_400), demand.step()).max(1);
     let week = 7 * day;
     let mut reserved = 0u32;
-    let headroom = 1.0 + opts.proactive.headroom;
     drive(
         demand,
         opts,
@@ -374,65 +354,6 @@ fn run_ours(
                 // No observation: hold (no scale-in on missing data, no decision from nothing).
                 return Ok(());
             }
-            cal.observe(i, d);
-            // A miss: the demand now exceeds the bound planned for it one lead time ago. The next bound is
-            // then sized from what followed earlier misses (a burst that has begun tends to go on).
-            let regime = if bound_out[i].is_some_and(|b| d > b) {
-                Regime::AfterMiss
-            } else {
-                Regime::Steady
-            };
-            let level = smoothed.map_or(d, |s| s + alpha * (d - s));
-            smoothed = Some(level);
-            // Errors are relative to each prediction.
-            let scale = None;
-            if i > 0 {
-                // Decisions happen at the start of a step: what is wanted now was held over the last one.
-                held[i - 1] = f64::from(fleet.desired());
-            }
-            if budget.is_finite() && i >= clock.lead {
-                let m = i - clock.lead;
-                let peak = values[m..=i]
-                    .iter()
-                    .filter(|v| !v.is_nan())
-                    .copied()
-                    .fold(0.0, f64::max);
-                let perfect = f64::from(need(peak, opts));
-                hindsight_sum += perfect;
-                hindsight_n += 1;
-                let mean = (hindsight_sum / hindsight_n as f64).max(1.0);
-                excess = (excess + eta * (held[m] - budget * perfect) / mean).clamp(0.0, 1e6f64.ln());
-            }
-            if let shadow_core::planner::calibrate::Objective::Cost { ratio } = objective {
-                cal.set_objective(shadow_core::planner::calibrate::Objective::Cost {
-                    ratio: ratio * price_factor * excess.exp(),
-                })?;
-            }
-            let forecast = fc.ahead[i];
-            if recent.len() == peak_steps {
-                recent.pop_front();
-            }
-            recent.push_back(d);
-            let peak = recent.iter().copied().fold(0.0, f64::max);
-            let predictions = [forecast, Some(d), Some(level), Some(peak)];
-            let b =
-                cal.bound_in(regime, &predictions, scale)
-                    .unwrap_or(shadow_core::planner::calibrate::Bound {
-                        value: d,
-                        predictor: 1,
-                        predicted: d,
-                        headroom: 0.0,
-                    });
-            cal.predict_in(regime, i + clock.lead, &predictions, scale);
-            if opts.proactive.max_headroom.is_finite() {
-                let share = (b.value - b.predicted).max(0.0) / level.max(0.1);
-                price_factor =
-                    (price_factor * (eta * (share - opts.proactive.max_headroom)).exp()).clamp(1.0, 1e6);
-            }
-            let ahead = b.value * headroom;
-            if let Some(slot) = bound_out.get_mut(i + clock.lead) {
-                *slot = Some(ahead);
-            }
             let current = Allocation {
                 service: service.clone(),
                 environment: Environment::Live,
@@ -440,15 +361,21 @@ fn run_ours(
                 ready: Replicas(fleet.ready()),
             };
             let observed = BTreeMap::from([(ResourceKind::Cpu, d)]);
-            let ahead_map = BTreeMap::from([(ResourceKind::Cpu, ahead)]);
-            let request = planner.decide(&StepInput {
+            let forecast: BTreeMap<_, _> = fc.ahead[i].map(|f| (ResourceKind::Cpu, f)).into_iter().collect();
+            let step = online.step(&StepObservation {
                 at: now,
                 current: &current,
                 observed: &observed,
-                ahead: &ahead_map,
+                forecast: &forecast,
                 stale: false,
             })?;
-            let total = request.map_or(fleet.desired(), |r| r.target.0);
+            if let (Some(slot), Some(a)) = (
+                bound_out.get_mut(i + clock.lead),
+                step.ahead.get(&ResourceKind::Cpu),
+            ) {
+                *slot = Some(*a);
+            }
+            let total = step.request.map_or(fleet.desired(), |r| r.target.0);
             if !mixed {
                 fleet.set_total(total, now);
                 return Ok(());
@@ -462,7 +389,7 @@ fn run_ours(
                     fleet.commit(reserved);
                 }
             }
-            let point = b.predicted;
+            let point = step.bounds.get(&ResourceKind::Cpu).map_or(d, |b| b.predicted);
             let m = mix(total, reserved, need(point.max(d), opts), &opts.prices);
             fleet.set_make_before_break([m.on_demand, m.reserved, m.spot], now);
             Ok(())
