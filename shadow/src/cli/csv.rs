@@ -84,7 +84,7 @@ pub fn parse_series(text: &str, name: &str) -> Result<TimeSeries, CliError> {
                 line,
                 format!(
                     "bad timestamp `{}`: expected RFC 3339 (2024-01-01T00:00:00Z), \
-                     `YYYY-MM-DD HH:MM:SS` (UTC) or unix seconds",
+                     `YYYY-MM-DD HH:MM[:SS]` (UTC), `YYYY-MM-DD` or unix seconds",
                     fields[0]
                 ),
             )
@@ -185,16 +185,19 @@ pub fn parse_series(text: &str, name: &str) -> Result<TimeSeries, CliError> {
     TimeSeries::from_samples_infer_step(&samples).map_err(|e| CliError::Input(format!("{name}: {e}")))
 }
 
-/// Parses a timestamp in one of the accepted forms: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or unix
-/// seconds (integer, or fractional rounded to the millisecond). `None` when it is none of them.
+/// Parses a timestamp in one of the accepted forms: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or
+/// `YYYY-MM-DDTHH:MM:SS` without an offset (UTC), `YYYY-MM-DD`, or unix seconds (integer, or fractional
+/// rounded to the millisecond). `None` when it is none of them.
 #[must_use]
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f") {
-        return Some(t.and_utc());
+    for form in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, form) {
+            return Some(t.and_utc());
+        }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
@@ -300,6 +303,8 @@ mod tests {
             "2024-01-01T02:00:00+02:00",
             "2024-01-01 00:00:00",
             "2024-01-01 00:00:00.000",
+            "2024-01-01 00:00",
+            "2024-01-01T00:00:00",
             "1704067200",
             "1704067200.0",
             " 1704067200 ",
