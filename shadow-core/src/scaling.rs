@@ -77,11 +77,16 @@ impl ResourceCapacity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyMode {
-    /// Scale on what is observed now, against thresholds.
+    /// Scale on what is observed now, against thresholds: the HPA formula
+    /// ([`crate::planner::hpa::reactive_replicas`]), both ways; no scale-in on stale data.
     Reactive,
-    /// Schedule capacity from the forecast, a lead time ahead.
+    /// Schedule capacity from the forecast's demand quantile, a lead time ahead ([`crate::planner::plan`]).
     #[default]
     Proactive,
+    /// Every control step, a bound on the demand one lead time ahead calibrated on the recent errors of the
+    /// forecast, persistence, a smoothed level and the recent peak, with headroom priced by the price table
+    /// ([`crate::planner::online::OnlinePolicy`]): the policy the simulator judges.
+    Calibrated,
 }
 
 /// The rules a service is scaled by.

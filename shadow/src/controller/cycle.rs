@@ -3,15 +3,27 @@
 use std::{future::Future, time::Duration};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use std::collections::BTreeMap;
+
 use shadow_core::{
-    Allocation, DemandCurve, Environment, Error, MetricQuery, ProvisioningRequest, Quantile, Replicas,
-    Result, TimeRange, config::ServiceConfig, planner, series::to_delta,
+    Allocation, DemandCurve, Environment, Error, MetricQuery, PolicyMode, ProvisioningRequest, Quantile,
+    Replicas, ResourceKind, Result, Sample, TimeRange,
+    config::ServiceConfig,
+    planner::{
+        self,
+        calibrate::Objective,
+        online::{OnlineOptions, OnlinePolicy, StepObservation},
+    },
+    series::to_delta,
 };
 
 use super::{
     Action, Controller, Decision, ForecastSummary, Stage, fallback, lock,
-    models::{Job, JobContext, ServiceMemory, run_job},
+    models::{Job, JobContext, OnlineState, ServiceMemory, run_job},
 };
+
+/// How many of the newest observations per resource the calibrated policy can step through in one cycle.
+const FRESH_STEPS: usize = 288;
 
 /// The grid of this cycle: the window `[start, end)` aligned to the step, and the horizon in steps.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +103,11 @@ impl Controller {
         d.applied_replicas = Some(d.current);
 
         let request = match self.forecast(svc, &grid, d, memory).await {
-            Ok((curve, stale)) => match self.plan(svc, &grid, &curve, &current, stale, d, memory) {
+            Ok((curve, stale)) => match match svc.policy.mode {
+                PolicyMode::Proactive => self.plan(svc, &grid, &curve, &current, stale, d, memory),
+                PolicyMode::Calibrated => self.plan_online(svc, &grid, &curve, &current, stale, d, memory),
+                PolicyMode::Reactive => Ok(self.plan_reactive(svc, &grid, &current, stale, d, memory)),
+            } {
                 Ok(request) => request,
                 Err(e) => {
                     self.fail(d, Stage::Plan, &e, true);
@@ -169,6 +185,11 @@ impl Controller {
             .map_err(fetch)?;
             if let Some(s) = series.last_present() {
                 memory.observed.insert(kind.clone(), s);
+            }
+            if svc.policy.mode == PolicyMode::Calibrated {
+                let present: Vec<Sample> = series.samples().collect();
+                let tail = present.len().saturating_sub(FRESH_STEPS);
+                memory.fresh.insert(kind.clone(), present[tail..].to_vec());
             }
             jobs.push((
                 kind.clone(),
@@ -301,6 +322,156 @@ impl Controller {
                 step.at.format("%Y-%m-%dT%H:%M:%SZ")
             ),
         }))
+    }
+
+    /// `mode = "reactive"`: the HPA formula on the newest observations, both ways; no scale-in on stale data.
+    fn plan_reactive(
+        &self,
+        svc: &ServiceConfig,
+        grid: &Grid,
+        current: &Allocation,
+        stale: bool,
+        d: &mut Decision,
+        memory: &ServiceMemory,
+    ) -> Option<ProvisioningRequest> {
+        let have = current.desired.get();
+        let observed = svc
+            .resources
+            .iter()
+            .filter_map(|k| memory.observed.get(k).map(|s| (k.clone(), s.value)))
+            .collect();
+        let Some(need) = fallback::reactive(&svc.policy, have, &observed) else {
+            d.planned = Some(have);
+            return None;
+        };
+        d.planned = Some(need);
+        if need == have || !beyond_threshold(svc, need, have) {
+            return None;
+        }
+        if need < have && stale {
+            d.notes.push("scale-in skipped: data is stale".to_string());
+            return None;
+        }
+        let (verb, action) = if need > have {
+            ("scale out", Action::ScaleOut)
+        } else {
+            ("scale in", Action::ScaleIn)
+        };
+        d.action = action;
+        Some(ProvisioningRequest {
+            service: svc.name.clone(),
+            environment: Environment::Live,
+            target: Replicas(need),
+            issue_at: grid.now,
+            deadline: grid.now,
+            reason: format!("{verb} {have} -> {need}: reactive (HPA formula) on the newest observations"),
+        })
+    }
+
+    /// `mode = "calibrated"`: steps the service's [`OnlinePolicy`] through every grid point observed since
+    /// the last cycle (at most a day of them), and returns the newest step's request. Each step's forecast
+    /// is the one in force then: this cycle's for the newest point, the previous cycle's for the others. A
+    /// cycle that sees no new grid point holds.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_online(
+        &self,
+        svc: &ServiceConfig,
+        grid: &Grid,
+        curve: &DemandCurve,
+        current: &Allocation,
+        stale: bool,
+        d: &mut Decision,
+        memory: &mut ServiceMemory,
+    ) -> Result<Option<ProvisioningRequest>> {
+        let have = current.desired.get();
+        d.planned = Some(have);
+        if memory
+            .online
+            .as_ref()
+            .is_none_or(|o| o.policy.policy() != &svc.policy)
+        {
+            let ratio = self.config.pricing.on_demand
+                / (self.config.pricing.shortfall_penalty * self.config.pricing.on_demand);
+            let options = OnlineOptions {
+                objective: Objective::Cost { ratio },
+                ..OnlineOptions::default()
+            };
+            memory.online = Some(OnlineState {
+                policy: OnlinePolicy::new(svc.policy.clone(), grid.step, options)?,
+                last: None,
+                curve: BTreeMap::new(),
+            });
+        }
+        let Some(newest) = memory.fresh.values().filter_map(|v| v.last().map(|s| s.at)).max() else {
+            return Ok(None);
+        };
+        let fresh = &memory.fresh;
+        let Some(state) = memory.online.as_mut() else {
+            return Ok(None);
+        };
+        let step = grid.step_delta;
+        let lead = step * state.policy.lead_steps() as i32;
+        let oldest = newest - step * (FRESH_STEPS as i32 - 1);
+        let mut t = state.last.map_or(newest, |l| (l + step).max(oldest));
+        let point_at =
+            |c: &BTreeMap<ResourceKind, (DateTime<Utc>, Vec<f64>)>, k: &ResourceKind, at: DateTime<Utc>| {
+                let (start, path) = c.get(k)?;
+                let h = (at - *start)
+                    .num_milliseconds()
+                    .checked_div(step.num_milliseconds())?;
+                usize::try_from(h).ok().and_then(|h| path.get(h).copied())
+            };
+        let this: BTreeMap<ResourceKind, (DateTime<Utc>, Vec<f64>)> = curve
+            .resources
+            .iter()
+            .map(|(k, f)| (k.clone(), (f.start(), f.point().to_vec())))
+            .collect();
+        let mut last = None;
+        while t <= newest {
+            let observed: BTreeMap<ResourceKind, f64> = fresh
+                .iter()
+                .filter_map(|(k, v)| {
+                    let i = v.binary_search_by_key(&t, |s| s.at).ok()?;
+                    Some((k.clone(), v[i].value))
+                })
+                .collect();
+            // The forecast in force at t: this cycle's was fitted on history up to the newest point only.
+            let source = if t == newest { &this } else { &state.curve };
+            let forecast = svc
+                .resources
+                .iter()
+                .filter_map(|k| point_at(source, k, t + lead).map(|v| (k.clone(), v)))
+                .collect();
+            last = Some(state.policy.step(&StepObservation {
+                at: t,
+                current,
+                observed: &observed,
+                forecast: &forecast,
+                stale: stale && t == newest,
+            })?);
+            t += step;
+        }
+        state.last = Some(newest.max(state.last.unwrap_or(newest)));
+        state.curve = this;
+        let Some(outcome) = last else {
+            d.notes
+                .push("calibrated: no new grid point since the last cycle; holding".to_string());
+            return Ok(None);
+        };
+        let Some(mut request) = outcome.request else {
+            return Ok(None);
+        };
+        let need = request.target.get();
+        d.planned = Some(need);
+        d.action = if need > have {
+            Action::ScaleOut
+        } else {
+            Action::ScaleIn
+        };
+        request.service = svc.name.clone();
+        request.issue_at = grid.now;
+        request.deadline = grid.now + lead;
+        Ok(Some(request))
     }
 
     fn window_end(&self, svc: &ServiceConfig, grid: &Grid) -> Result<DateTime<Utc>> {

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use shadow_core::{
     Error, Event, FitInput, FittedModel, Forecast, Forecaster, PredictRequest, Quantile, Regressors,
-    ResourceKind, Result, Sample, TimeSeries, series::to_delta,
+    ResourceKind, Result, Sample, TimeSeries, planner::online::OnlinePolicy, series::to_delta,
 };
 
 /// What the controller remembers about one service between cycles.
@@ -18,6 +18,21 @@ pub(super) struct ServiceMemory {
     pub(super) observed: BTreeMap<ResourceKind, Sample>,
     /// The last plan that was computed from a good forecast: (step time, required replicas).
     pub(super) last_plan: Option<Vec<(DateTime<Utc>, u32)>>,
+    /// The newest present observations per resource (at most a day of steps): what the calibrated policy
+    /// steps through when cycles are further apart than the step.
+    pub(super) fresh: BTreeMap<ResourceKind, Vec<Sample>>,
+    /// The calibrated policy's state (services in `mode = "calibrated"`).
+    pub(super) online: Option<OnlineState>,
+}
+
+/// The calibrated policy of one service between cycles.
+#[derive(Debug, Clone)]
+pub(super) struct OnlineState {
+    pub(super) policy: OnlinePolicy,
+    /// The newest grid point stepped through.
+    pub(super) last: Option<DateTime<Utc>>,
+    /// The previous cycle's point forecast per resource: (its first step, the path).
+    pub(super) curve: BTreeMap<ResourceKind, (DateTime<Utc>, Vec<f64>)>,
 }
 
 /// A fitted model and where its history ended.
