@@ -232,21 +232,21 @@ fn main() -> anyhow::Result<()> {
     }
     opts.proactive.level = args.quantile;
     if let Some(m) = args.max_headroom {
-        opts.proactive.max_headroom = m;
+        opts.proactive.online.max_headroom = m;
     }
     if let Some(b) = args.oracle_budget {
-        opts.proactive.max_cost_over_oracle = b;
+        opts.proactive.online.max_cost_over_oracle = b;
     }
     if let Some(d) = args.calibration_days {
-        opts.proactive.calibration_window = Duration::from_secs_f64(d * 86_400.0);
+        opts.proactive.online.calibration_window = Duration::from_secs_f64(d * 86_400.0);
     }
     if let Some(l) = args.local_share {
-        opts.proactive.local_share = l;
+        opts.proactive.online.local_share = l;
     }
     if let Some(m) = &args.model {
         opts.model.clone_from(m);
     }
-    opts.proactive.after_miss = !args.no_after_miss;
+    opts.proactive.online.after_miss = !args.no_after_miss;
     opts.validate()?;
     let started = Instant::now();
     let mut reports: Vec<(String, SimReport)> = Vec::new();

@@ -9,7 +9,7 @@
 //! outcome from the most skilful one; the step after a miss (the demand observed now exceeded the bound
 //! planned for it) is bounded from what followed earlier misses ([`Regime::AfterMiss`]).
 //!
-//! Headroom is priced by the objective. With [`Objective::Cost`], two budgets can raise that price by dual
+//! Headroom is priced by the objective ([`priced`] gives the price table's). With [`Objective::Cost`], two budgets can raise that price by dual
 //! ascent on a time scale of eight hours, never lowering it below the objective's:
 //!
 //! - **against perfect foresight** ([`OnlineOptions::max_cost_over_oracle`]): one lead time after each
@@ -31,12 +31,16 @@
 //! use chrono::{TimeDelta, TimeZone, Utc};
 //! use shadow_core::{
 //!     Allocation, Environment, Replicas, ResourceCapacity, ResourceKind, ScalingPolicy, ServiceId,
-//!     planner::online::{OnlineOptions, OnlinePolicy, StepObservation},
+//!     PriceTable,
+//!     planner::online::{OnlineOptions, OnlinePolicy, StepObservation, priced},
 //! };
 //!
 //! let cap = ResourceCapacity { per_instance: 1.0, target_utilisation: 1.0, threshold: 0.05 };
 //! let policy = ScalingPolicy::new(1, 100, ResourceKind::Cpu, cap).unwrap();
-//! let mut online = OnlinePolicy::new(policy, Duration::from_secs(300), OnlineOptions::default()).unwrap();
+//! let prices = PriceTable::default();
+//! let objective = priced(&prices, prices.on_demand);
+//! let mut online =
+//!     OnlinePolicy::new(policy, Duration::from_secs(300), objective, OnlineOptions::default()).unwrap();
 //! let service = ServiceId::new("checkout").unwrap();
 //! let t0 = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
 //! let mut replicas = 10;
@@ -78,7 +82,7 @@ use super::{
 use crate::{
     error::{Error, Result},
     ids::ResourceKind,
-    scaling::{Allocation, ProvisioningRequest, ScalingPolicy},
+    scaling::{Allocation, PriceTable, ProvisioningRequest, ScalingPolicy},
 };
 
 /// The predictors each resource kind's bound chooses from, in the calibrator's order.
@@ -90,9 +94,6 @@ const BUDGET_SCALE: Duration = Duration::from_secs(8 * 3600);
 /// Knobs of an [`OnlinePolicy`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct OnlineOptions {
-    /// How headroom is chosen: a fixed quantile, or the lowest expected cost (price of headroom over the
-    /// shortfall penalty). The default prices headroom at 1/90 of a shortfall.
-    pub objective: Objective,
     /// How quickly the smoothed level follows the demand; also the recent peak's window (30 minutes).
     pub smoothing: Duration,
     /// Extra headroom on top of the calibrated bound, as a share (0.1 = 10 %; 0 by default).
@@ -114,10 +115,18 @@ pub struct OnlineOptions {
     pub floor: f64,
 }
 
+/// The objective of the [`PriceTable`]'s trade-off: headroom bought at `price` per instance-hour against
+/// its shortfall penalty (`price / (shortfall_penalty × on_demand)`).
+#[must_use]
+pub fn priced(prices: &PriceTable, price: f64) -> Objective {
+    Objective::Cost {
+        ratio: price / (prices.shortfall_penalty * prices.on_demand),
+    }
+}
+
 impl Default for OnlineOptions {
     fn default() -> Self {
         Self {
-            objective: Objective::Cost { ratio: 1.0 / 90.0 },
             smoothing: Duration::from_secs(1800),
             headroom: 0.0,
             max_headroom: f64::INFINITY,
@@ -136,15 +145,6 @@ impl OnlineOptions {
     /// # Errors
     /// [`Error::InvalidInput`] naming the knob that is wrong.
     pub fn validate(&self) -> Result<()> {
-        match self.objective {
-            Objective::Quantile(q) if !(q > 0.0 && q < 1.0) => {
-                return Err(Error::invalid("quantile", "must be in (0, 1)"));
-            }
-            Objective::Cost { ratio } if !(ratio.is_finite() && ratio > 0.0) => {
-                return Err(Error::invalid("cost ratio", "must be a positive number"));
-            }
-            _ => {}
-        }
         if self.smoothing.is_zero() {
             return Err(Error::invalid("smoothing", "must be positive"));
         }
@@ -217,6 +217,7 @@ struct KindTrack {
 #[derive(Debug, Clone)]
 pub struct OnlinePolicy {
     planner: StepPlanner,
+    objective: Objective,
     options: OnlineOptions,
     step: Duration,
     lead: usize,
@@ -238,12 +239,20 @@ pub struct OnlinePolicy {
 
 impl OnlinePolicy {
     /// A policy deciding once every `step` under `policy` (its lead time, stabilisation, thresholds and
-    /// bounds), with `options`.
+    /// bounds), choosing headroom by `objective` (a fixed quantile, or the lowest expected cost: see
+    /// [`priced`] for the price table's), with `options`.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid policy, [`Error::InvalidInput`] for invalid options or a zero step.
-    pub fn new(policy: ScalingPolicy, step: Duration, options: OnlineOptions) -> Result<Self> {
+    /// [`Error::Config`] for an invalid policy, [`Error::InvalidInput`] for an invalid objective or options,
+    /// or a zero step.
+    pub fn new(
+        policy: ScalingPolicy,
+        step: Duration,
+        objective: Objective,
+        options: OnlineOptions,
+    ) -> Result<Self> {
         options.validate()?;
+        SkillCalibrator::new(objective, 1, 1, 1.0)?;
         if step.is_zero() {
             return Err(Error::invalid("control step", "must be positive"));
         }
@@ -256,6 +265,7 @@ impl OnlinePolicy {
             peak_steps: steps_in(options.smoothing).max(1),
             window: steps_in(options.calibration_window).max(10),
             planner: StepPlanner::new(policy)?,
+            objective,
             options,
             step,
             lead,
@@ -290,7 +300,7 @@ impl OnlinePolicy {
                 .get(kind)
                 .map_or(1.0, |c| c.usable_per_instance());
             let o = &self.options;
-            let cal = SkillCalibrator::new(o.objective, PREDICTORS.len(), self.window, o.floor * usable)?
+            let cal = SkillCalibrator::new(self.objective, PREDICTORS.len(), self.window, o.floor * usable)?
                 .with_local_share(o.local_share)?
                 .with_after_miss_min(if o.after_miss {
                     DEFAULT_AFTER_MISS_MIN
@@ -338,7 +348,7 @@ impl OnlinePolicy {
         }
         let i = self.index(input.at);
         self.update_budget(i, input.current.desired.0, &observed);
-        let ratio = match self.options.objective {
+        let ratio = match self.objective {
             Objective::Cost { ratio } => Some(ratio * self.price_factor * self.excess.exp()),
             Objective::Quantile(_) => None,
         };
@@ -511,6 +521,11 @@ mod tests {
             .collect()
     }
 
+    fn cost() -> Objective {
+        let prices = PriceTable::default();
+        priced(&prices, prices.on_demand)
+    }
+
     fn cpu(v: f64) -> BTreeMap<ResourceKind, f64> {
         BTreeMap::from([(ResourceKind::Cpu, v)])
     }
@@ -529,6 +544,7 @@ mod tests {
         let mut a = OnlinePolicy::new(
             policy(&[(ResourceKind::Cpu, 1.0)]),
             step,
+            cost(),
             OnlineOptions::default(),
         )
         .unwrap();
@@ -562,6 +578,7 @@ mod tests {
         let mut online = OnlinePolicy::new(
             policy(&[(ResourceKind::Cpu, 2.0), (ResourceKind::Memory, 4.0)]),
             Duration::from_secs(300),
+            cost(),
             OnlineOptions::default(),
         )
         .unwrap();
@@ -587,14 +604,11 @@ mod tests {
     fn a_forecast_that_knows_the_ramps_boots_ahead_of_them() {
         // Demand 10, stepping to 40 for 6 steps every 48; the forecast knows each ramp one step ahead.
         let d = |i: usize| if i % 48 >= 40 && i % 48 < 46 { 40.0 } else { 10.0 };
-        let opts = OnlineOptions {
-            objective: Objective::Quantile(0.95),
-            ..OnlineOptions::default()
-        };
         let mut online = OnlinePolicy::new(
             policy(&[(ResourceKind::Cpu, 1.0)]),
             Duration::from_secs(300),
-            opts,
+            Objective::Quantile(0.95),
+            OnlineOptions::default(),
         )
         .unwrap();
         let mut n = 10;
@@ -624,22 +638,15 @@ mod tests {
     fn bad_options_are_refused_by_name() {
         let p = || policy(&[(ResourceKind::Cpu, 1.0)]);
         let step = Duration::from_secs(60);
-        let err = |o: OnlineOptions| OnlinePolicy::new(p(), step, o).unwrap_err().to_string();
+        let err = |o: OnlineOptions| OnlinePolicy::new(p(), step, cost(), o).unwrap_err().to_string();
         let d = OnlineOptions::default;
-        assert!(
-            err(OnlineOptions {
-                objective: Objective::Quantile(1.0),
-                ..d()
-            })
-            .contains("quantile")
-        );
-        assert!(
-            err(OnlineOptions {
-                objective: Objective::Cost { ratio: 0.0 },
-                ..d()
-            })
-            .contains("cost ratio")
-        );
+        let bad = |objective| {
+            OnlinePolicy::new(p(), step, objective, d())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(Objective::Quantile(1.0)).contains("calibration level"));
+        assert!(bad(Objective::Cost { ratio: 0.0 }).contains("cost ratio"));
         assert!(
             err(OnlineOptions {
                 local_share: 0.0,
@@ -683,11 +690,11 @@ mod tests {
             })
             .contains("calibration window")
         );
-        assert!(OnlinePolicy::new(p(), Duration::ZERO, d()).is_err());
+        assert!(OnlinePolicy::new(p(), Duration::ZERO, cost(), d()).is_err());
         let mut bad = p();
         bad.min_replicas = Replicas(5);
         bad.max_replicas = Replicas(2);
-        assert!(OnlinePolicy::new(bad, step, d()).is_err());
-        assert_eq!(OnlinePolicy::new(p(), step, d()).unwrap().lead_steps(), 5);
+        assert!(OnlinePolicy::new(bad, step, cost(), d()).is_err());
+        assert_eq!(OnlinePolicy::new(p(), step, cost(), d()).unwrap().lead_steps(), 5);
     }
 }

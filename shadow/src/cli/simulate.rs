@@ -10,7 +10,7 @@
 use std::{fmt::Write as _, path::Path};
 
 use serde_json::json;
-use shadow_core::{PriceTable, TimeSeries};
+use shadow_core::{PriceTable, TimeSeries, planner::online::OnlineOptions};
 
 use super::{CliError, args::SimulateArgs};
 use crate::{
@@ -106,10 +106,13 @@ fn options(args: &SimulateArgs) -> Result<SimOptions, CliError> {
         policies,
         proactive: ProactiveOptions {
             level: args.quantile,
-            headroom: args.headroom,
-            max_headroom: args.max_headroom,
-            max_cost_over_oracle: args.max_cost_over_oracle,
-            after_miss: !args.no_after_miss,
+            online: OnlineOptions {
+                headroom: args.headroom,
+                max_headroom: args.max_headroom,
+                max_cost_over_oracle: args.max_cost_over_oracle,
+                after_miss: !args.no_after_miss,
+                ..OnlineOptions::default()
+            },
             ..ProactiveOptions::default()
         },
         ..SimOptions::default()

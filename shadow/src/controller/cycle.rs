@@ -11,8 +11,7 @@ use shadow_core::{
     config::ServiceConfig,
     planner::{
         self,
-        calibrate::Objective,
-        online::{OnlineOptions, OnlinePolicy, StepObservation},
+        online::{self, OnlineOptions, OnlinePolicy, StepObservation},
     },
     series::to_delta,
 };
@@ -390,14 +389,15 @@ impl Controller {
             .as_ref()
             .is_none_or(|o| o.policy.policy() != &svc.policy)
         {
-            let ratio = self.config.pricing.on_demand
-                / (self.config.pricing.shortfall_penalty * self.config.pricing.on_demand);
-            let options = OnlineOptions {
-                objective: Objective::Cost { ratio },
-                ..OnlineOptions::default()
-            };
+            let pricing = &self.config.pricing;
+            let objective = online::priced(pricing, pricing.on_demand);
             memory.online = Some(OnlineState {
-                policy: OnlinePolicy::new(svc.policy.clone(), grid.step, options)?,
+                policy: OnlinePolicy::new(
+                    svc.policy.clone(),
+                    grid.step,
+                    objective,
+                    OnlineOptions::default(),
+                )?,
                 last: None,
                 curve: BTreeMap::new(),
             });

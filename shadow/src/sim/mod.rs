@@ -22,22 +22,22 @@
 //!   controller embeds. Every step, a [`shadow_core::planner::calibrate::SkillCalibrator`] bounds the demand one boot time ahead from four
 //!   predictors (the forecast, persistence, a smoothed level and the recent peak), each calibrated on its own
 //!   errors over the last 14 days. The errors that size a bound are those of the quarter of that window whose
-//!   predictions were nearest the current one ([`ProactiveOptions::local_share`]): on count-like traces the
+//!   predictions were nearest the current one ([`OnlineOptions::local_share`]): on count-like traces the
 //!   noise grows like the square root of the level, so the large relative errors of the quiet night no
 //!   longer size the headroom of the busy day. The headroom above a prediction is the one with the lowest
 //!   expected cost: headroom at the on-demand price against the price table's shortfall penalty, so
 //!   heavy-tailed, non-recurring jumps are not chased at any price. The predictor with the lowest expected
 //!   cost wins, so the policy falls back to reactive scaling (persistence) or a smoothed level where the
 //!   forecast has no skill. The step after a miss (demand above the bound planned for it) is bounded from
-//!   the errors that followed earlier misses ([`ProactiveOptions::after_miss`]): a burst that has begun
+//!   the errors that followed earlier misses ([`OnlineOptions::after_miss`]): a burst that has begun
 //!   tends to go on growing, and its second step is then covered, at the price of headroom held only
 //!   after misses. A cost budget against perfect foresight
-//!   ([`ProactiveOptions::max_cost_over_oracle`], 1.9 by default) raises the price of headroom while the
+//!   ([`OnlineOptions::max_cost_over_oracle`], 1.9 by default) raises the price of headroom while the
 //!   capacity held exceeds that multiple of what the oracle would have held, as known in hindsight one boot
 //!   time later: on noise-dominated traces, where covering the noise would cost several times the oracle,
 //!   the policy buys only the headroom the budget allows. The [`shadow_core::planner::proactive::StepPlanner`] turns the bound into a target,
 //!   never below what the demand now needs, with hysteresis and bounded scale-in. An optional headroom
-//!   budget ([`ProactiveOptions::max_headroom`]) raises the price of headroom while the headroom bought
+//!   budget ([`OnlineOptions::max_headroom`]) raises the price of headroom while the headroom bought
 //!   exceeds a share of the demand level.
 //! - `cost-optimised`: the same decision, with headroom priced at spot rates, bought as a mix
 //!   ([`shadow_core::planner::cost::mix`]): a reserved base recomputed daily from the last week, on-demand up
@@ -60,7 +60,7 @@ use shadow_core::{Error, PriceTable, Result, TimeSeries};
 pub use self::score::PolicyScore;
 use shadow_core::planner::{
     calibrate::Objective,
-    online::{OnlineOptions, OnlinePolicy},
+    online::{OnlineOptions, OnlinePolicy, priced},
 };
 
 /// The policies the simulator compares.
@@ -132,33 +132,12 @@ impl FromStr for PolicyKind {
 pub struct ProactiveOptions {
     /// A fixed planning quantile; `None` (the default) sizes headroom by expected cost from the price table.
     pub level: Option<f64>,
-    /// How quickly the smoothed level follows the demand.
-    pub smoothing: Duration,
-    /// Extra headroom on top of the calibrated bound, as a share (0.1 = 10 %).
-    pub headroom: f64,
-    /// A budget on headroom (expected-cost objective only): the headroom bought above the winning prediction,
-    /// as a share of the smoothed demand level, is held near this on average by raising the price of headroom
-    /// while it is exceeded (1.0: headroom costs about as much as the capacity the level needs). The default,
-    /// `f64::INFINITY`, sets no budget: the price table alone decides.
-    pub max_headroom: f64,
-    /// A budget on cost against perfect foresight (expected-cost objective only): the capacity held is kept
-    /// at most this many times what a perfect-foresight policy would have held, as known in hindsight one
-    /// boot time later and averaged over the calibration window, by raising the price of headroom while it
-    /// is exceeded. The default, 1.9, is the requirement that no trace cost more than twice the oracle,
-    /// less 5 % for the controller's transients (it holds the average near the budget, from above while the
-    /// price catches up); `f64::INFINITY` sets no budget.
-    pub max_cost_over_oracle: f64,
-    /// How many recent outcomes the calibration and the skill test look at (14 days: with a quarter of
-    /// them per level, enough outcomes to see the tails the cost objective prices).
-    pub calibration_window: Duration,
-    /// The share of the calibration window whose errors size each bound: those predicted at the level
-    /// nearest the current one (see [`shadow_core::planner::calibrate::SkillCalibrator::with_local_share`]);
-    /// 1 pools the whole window.
-    pub local_share: f64,
-    /// Size the bound that follows a miss (demand above the bound planned for it) from the errors that
-    /// followed earlier misses, once there are 20 of them (see [`shadow_core::planner::calibrate::Regime`]):
-    /// a burst that has begun tends to go on growing. On by default.
-    pub after_miss: bool,
+    /// The calibrated policy's knobs (smoothing, extra headroom, budgets, calibration window, local share,
+    /// after-miss regime): [`OnlineOptions`]. Their defaults are the simulator's: the cost budget of 1.9 times
+    /// the oracle is the requirement that no trace cost more than twice the oracle, less 5 % for the
+    /// controller's transients, and the 14-day window holds, with a quarter of it per level, enough outcomes
+    /// to see the tails the cost objective prices.
+    pub online: OnlineOptions,
     /// Scale-in waits until the target stayed lower for this long.
     pub stabilisation: Duration,
     /// Ignore changes of at most this share of the current replicas.
@@ -171,13 +150,7 @@ impl Default for ProactiveOptions {
     fn default() -> Self {
         Self {
             level: None,
-            smoothing: Duration::from_secs(1800),
-            headroom: 0.0,
-            max_headroom: f64::INFINITY,
-            max_cost_over_oracle: 1.9,
-            calibration_window: Duration::from_secs(14 * 86_400),
-            local_share: 0.25,
-            after_miss: true,
+            online: OnlineOptions::default(),
             stabilisation: Duration::from_secs(600),
             threshold: 0.05,
             max_scale_in_step: 0.5,
@@ -273,27 +246,7 @@ impl SimOptions {
         if p.level.is_some_and(|l| !(l > 0.0 && l < 1.0)) {
             return Err(Error::invalid("quantile", "must be in (0, 1)"));
         }
-        if !(p.headroom.is_finite() && p.headroom >= 0.0) {
-            return Err(Error::invalid("headroom", "must be a finite share >= 0"));
-        }
-        if p.max_headroom.is_nan() || p.max_headroom < 0.0 {
-            return Err(Error::invalid(
-                "max headroom",
-                "must be a share >= 0 (or inf: no budget)",
-            ));
-        }
-        if p.max_cost_over_oracle.is_nan() || p.max_cost_over_oracle <= 0.0 {
-            return Err(Error::invalid(
-                "max cost over oracle",
-                "must be a positive number (or inf: no budget)",
-            ));
-        }
-        if !(p.local_share > 0.0 && p.local_share <= 1.0) {
-            return Err(Error::invalid("local share", "must be in (0, 1]"));
-        }
-        if p.calibration_window.is_zero() {
-            return Err(Error::invalid("calibration window", "must be positive"));
-        }
+        p.online.validate()?;
         self.prices.validate("pricing")
     }
 }
@@ -426,9 +379,7 @@ fn steps_in(d: Duration, step: Duration) -> usize {
 fn objective(opts: &SimOptions, price: f64) -> Objective {
     match opts.proactive.level {
         Some(q) => Objective::Quantile(q),
-        None => Objective::Cost {
-            ratio: price / (opts.prices.shortfall_penalty * opts.prices.on_demand),
-        },
+        None => priced(&opts.prices, price),
     }
 }
 
@@ -457,18 +408,7 @@ fn our_policy(opts: &SimOptions, objective: Objective, step: Duration) -> Result
     policy.lead_time = opts.boot_delay;
     policy.scale_in_stabilisation = p.stabilisation;
     policy.max_scale_in_step = p.max_scale_in_step;
-    let online = OnlineOptions {
-        objective,
-        smoothing: p.smoothing,
-        headroom: p.headroom,
-        max_headroom: p.max_headroom,
-        max_cost_over_oracle: p.max_cost_over_oracle,
-        calibration_window: p.calibration_window,
-        local_share: p.local_share,
-        after_miss: p.after_miss,
-        floor: 0.1,
-    };
-    OnlinePolicy::new(policy, step, online)
+    OnlinePolicy::new(policy, step, objective, p.online.clone())
 }
 
 #[cfg(test)]

@@ -68,8 +68,8 @@ pub fn sweep(trace: &TimeSeries, opts: &SimOptions) -> Result<Sweep> {
     let mut ours = vec![SweepPoint {
         policy: "proactive".into(),
         setting: match opts.proactive.level {
-            Some(q) => format!("q={q},headroom={}", opts.proactive.headroom),
-            None => format!("expected-cost,headroom={}", opts.proactive.headroom),
+            Some(q) => format!("q={q},headroom={}", opts.proactive.online.headroom),
+            None => format!("expected-cost,headroom={}", opts.proactive.online.headroom),
         },
         cost: base.cost,
         under_provisioned_minutes: base.under_provisioned_minutes,
@@ -78,7 +78,7 @@ pub fn sweep(trace: &TimeSeries, opts: &SimOptions) -> Result<Sweep> {
         for h in HEADROOMS {
             let mut o = opts.clone();
             o.proactive.level = Some(q);
-            o.proactive.headroom = h;
+            o.proactive.online.headroom = h;
             let s = prepared.run(PolicyKind::Proactive, &o, None)?;
             ours.push(SweepPoint {
                 policy: "proactive".into(),

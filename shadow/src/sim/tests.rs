@@ -155,9 +155,9 @@ fn a_headroom_budget_cuts_the_cost_of_chasing_noise() {
         policies: vec![PolicyKind::Proactive, PolicyKind::Oracle],
         ..SimOptions::default()
     };
-    free.proactive.max_cost_over_oracle = f64::INFINITY;
+    free.proactive.online.max_cost_over_oracle = f64::INFINITY;
     let mut budget = free.clone();
-    budget.proactive.max_headroom = 0.25;
+    budget.proactive.online.max_headroom = 0.25;
     let (a, b) = (
         simulate(&noisy, &free).unwrap(),
         simulate(&noisy, &budget).unwrap(),
@@ -165,7 +165,7 @@ fn a_headroom_budget_cuts_the_cost_of_chasing_noise() {
     let cost = |r: &SimReport| r.policy(PolicyKind::Proactive).unwrap().cost;
     assert!(cost(&b) < cost(&a), "budget {} vs none {}", cost(&b), cost(&a));
     let mut bad = free.clone();
-    bad.proactive.max_headroom = -1.0;
+    bad.proactive.online.max_headroom = -1.0;
     assert!(simulate(&noisy, &bad).is_err());
 
     // The budget against perfect foresight: sparse counts (mostly 0 or 1, sometimes a burst of 4) cost a
@@ -193,7 +193,7 @@ fn a_headroom_budget_cuts_the_cost_of_chasing_noise() {
     )
     .unwrap();
     let mut held = free.clone();
-    held.proactive.max_cost_over_oracle = 1.5;
+    held.proactive.online.max_cost_over_oracle = 1.5;
     let (a, b) = (
         simulate(&counts, &free).unwrap(),
         simulate(&counts, &held).unwrap(),
@@ -203,7 +203,7 @@ fn a_headroom_budget_cuts_the_cost_of_chasing_noise() {
     assert!(over(&b) < 1.7, "{}", over(&b));
     for v in [0.0, -1.0, f64::NAN] {
         let mut bad = free.clone();
-        bad.proactive.max_cost_over_oracle = v;
+        bad.proactive.online.max_cost_over_oracle = v;
         assert!(simulate(&counts, &bad).is_err());
     }
 }
@@ -238,7 +238,7 @@ fn bursts_that_grow_are_covered_after_their_first_step() {
         ..SimOptions::default()
     };
     let mut off = on.clone();
-    off.proactive.after_miss = false;
+    off.proactive.online.after_miss = false;
     let (a, b) = (simulate(&bursty, &on).unwrap(), simulate(&bursty, &off).unwrap());
     let pro = |r: &SimReport| r.policy(PolicyKind::Proactive).unwrap().clone();
     let bursts = bursty.values()[3 * 288..].iter().filter(|v| **v == 12.0).count() as f64;
