@@ -302,12 +302,7 @@ impl Controller {
             d.notes.push("scale-in skipped: data is stale".to_string());
             return Ok(None);
         }
-        let (verb, action) = if need > have {
-            ("scale out", Action::ScaleOut)
-        } else {
-            ("scale in", Action::ScaleIn)
-        };
-        d.action = action;
+        let verb = direction(d, need, have);
         let demand = step.demand;
         Ok(Some(ProvisioningRequest {
             service: svc.name.clone(),
@@ -351,12 +346,7 @@ impl Controller {
             d.notes.push("scale-in skipped: data is stale".to_string());
             return None;
         }
-        let (verb, action) = if need > have {
-            ("scale out", Action::ScaleOut)
-        } else {
-            ("scale in", Action::ScaleIn)
-        };
-        d.action = action;
+        let verb = direction(d, need, have);
         Some(ProvisioningRequest {
             service: svc.name.clone(),
             environment: Environment::Live,
@@ -463,11 +453,7 @@ impl Controller {
         };
         let need = request.target.get();
         d.planned = Some(need);
-        d.action = if need > have {
-            Action::ScaleOut
-        } else {
-            Action::ScaleIn
-        };
+        direction(d, need, have);
         request.service = svc.name.clone();
         request.issue_at = grid.now;
         request.deadline = grid.now + lead;
@@ -580,6 +566,17 @@ impl Controller {
 }
 
 /// Whether the change from `have` to `need` exceeds the smallest threshold of the policy's resources.
+/// Records the direction of a change from `have` to `need` replicas in the decision; returns its verb.
+fn direction(d: &mut Decision, need: u32, have: u32) -> &'static str {
+    if need > have {
+        d.action = Action::ScaleOut;
+        "scale out"
+    } else {
+        d.action = Action::ScaleIn;
+        "scale in"
+    }
+}
+
 fn beyond_threshold(svc: &ServiceConfig, need: u32, have: u32) -> bool {
     let threshold = svc
         .policy
