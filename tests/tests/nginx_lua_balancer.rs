@@ -25,7 +25,7 @@ use shadow_core::Environment;
 const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_lua_module.so";
 const NDK: &str = "/usr/lib/nginx/modules/ndk_http_module.so";
 
-/// A child nginx with a Lua balancer; killed on drop.
+/// A child nginx with a Lua balancer; stopped on drop.
 struct LuaNginx {
     child: std::process::Child,
     dir: PathBuf,
@@ -33,6 +33,14 @@ struct LuaNginx {
 
 impl Drop for LuaNginx {
     fn drop(&mut self) {
+        // SIGTERM lets the master stop its worker; a SIGKILL would orphan the worker, still listening.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
