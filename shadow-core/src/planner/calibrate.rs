@@ -542,7 +542,7 @@ impl SkillCalibrator {
 }
 
 /// Checks an objective's parameter.
-fn check(objective: Objective) -> Result<()> {
+pub(crate) fn check(objective: Objective) -> Result<()> {
     match objective {
         Objective::Quantile(q) if !(q > 0.0 && q < 1.0) => {
             Err(Error::invalid("calibration level", "must be in (0, 1)"))

@@ -76,7 +76,7 @@ use std::{collections::BTreeMap, collections::VecDeque, time::Duration};
 use chrono::{DateTime, Utc};
 
 use super::{
-    calibrate::{Bound, DEFAULT_AFTER_MISS_MIN, Objective, Regime, SkillCalibrator},
+    calibrate::{self, Bound, DEFAULT_AFTER_MISS_MIN, Objective, Regime, SkillCalibrator},
     proactive::{StepInput, StepPlanner},
 };
 use crate::{
@@ -252,7 +252,7 @@ impl OnlinePolicy {
         options: OnlineOptions,
     ) -> Result<Self> {
         options.validate()?;
-        SkillCalibrator::new(objective, 1, 1, 1.0)?;
+        calibrate::check(objective)?;
         if step.is_zero() {
             return Err(Error::invalid("control step", "must be positive"));
         }

@@ -329,11 +329,7 @@ impl Controller {
         memory: &ServiceMemory,
     ) -> Option<ProvisioningRequest> {
         let have = current.desired.get();
-        let observed = svc
-            .resources
-            .iter()
-            .filter_map(|k| memory.observed.get(k).map(|s| (k.clone(), s.value)))
-            .collect();
+        let observed = newest_observed(svc, memory);
         let Some(need) = fallback::reactive(&svc.policy, have, &observed) else {
             d.planned = Some(have);
             return None;
@@ -475,11 +471,7 @@ impl Controller {
     ) -> Option<ProvisioningRequest> {
         d.action = Action::Fallback;
         let have = current.desired.get();
-        let observed = svc
-            .resources
-            .iter()
-            .filter_map(|k| memory.observed.get(k).map(|s| (k.clone(), s.value)))
-            .collect();
+        let observed = newest_observed(svc, memory);
         let reactive = fallback::reactive(&svc.policy, have, &observed);
         let window_end = self.window_end(svc, grid).unwrap_or(grid.now);
         let kept = memory.last_plan.as_ref().and_then(|steps| {
@@ -566,6 +558,14 @@ impl Controller {
 }
 
 /// Whether the change from `have` to `need` exceeds the smallest threshold of the policy's resources.
+/// The newest present observation of each of the service's resources.
+fn newest_observed(svc: &ServiceConfig, memory: &ServiceMemory) -> BTreeMap<ResourceKind, f64> {
+    svc.resources
+        .iter()
+        .filter_map(|k| memory.observed.get(k).map(|s| (k.clone(), s.value)))
+        .collect()
+}
+
 /// Records the direction of a change from `have` to `need` replicas in the decision; returns its verb.
 fn direction(d: &mut Decision, need: u32, have: u32) -> &'static str {
     if need > have {
